@@ -1,0 +1,176 @@
+package lmtp
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/emersion/go-smtp"
+	"github.com/rs/zerolog"
+)
+
+var (
+	errShuttingDown = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 2}, Message: "Service shutting down, try again later"}
+	errDomain       = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 2}, Message: "Recipient domain not served here"}
+	errReadData     = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "Error reading message data"}
+)
+
+// session is one client's LMTP session; go-smtp calls it from a single
+// goroutine at a time.
+type session struct {
+	srv  *Server
+	conn *conn
+	helo string
+	log  zerolog.Logger
+
+	from     string
+	sizeHint int64
+	rcpts    []string       // unique, in order
+	counts   map[string]int // RCPT commands per address
+}
+
+var _ smtp.LMTPSession = (*session)(nil)
+
+func (s *session) Reset() {
+	s.from, s.sizeHint = "", 0
+	s.rcpts, s.counts = nil, nil
+	s.conn.inData.Store(false)
+	s.conn.lineLen = 0
+	s.conn.busy.Store(false)
+}
+
+func (s *session) Logout() error { return nil }
+
+func (s *session) Mail(from string, opts *smtp.MailOptions) error {
+	if s.srv.isDraining() {
+		return errShuttingDown
+	}
+	if c := s.srv.cfg.Checker; c != nil {
+		if r := c.Check(s.ctx(), CheckRequest{Stage: "mail", From: from, Helo: s.helo, RemoteAddr: s.conn.remote()}); r != nil {
+			s.log.Info().Str("from", from).Int("code", r.Code).Msg("sender refused by check")
+			return r
+		}
+	}
+	s.conn.busy.Store(true)
+	s.from = from
+	if opts != nil {
+		s.sizeHint = opts.Size
+	}
+	return nil
+}
+
+func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if !s.srv.acceptsDomain(to) {
+		s.log.Info().Str("rcpt", to).Msg("recipient refused: domain not served")
+		return errDomain
+	}
+	if s.counts[to] > 0 {
+		s.counts[to]++
+		return nil
+	}
+	if c := s.srv.cfg.Checker; c != nil {
+		req := CheckRequest{Stage: "rcpt", From: s.from, To: to, Helo: s.helo, RemoteAddr: s.conn.remote()}
+		if r := c.Check(s.ctx(), req); r != nil {
+			s.log.Info().Str("rcpt", to).Int("code", r.Code).Msg("recipient refused by check")
+			return r
+		}
+	}
+	if s.counts == nil {
+		s.counts = map[string]int{}
+	}
+	s.counts[to] = 1
+	s.rcpts = append(s.rcpts, to)
+	return nil
+}
+
+// Data is only used outside LMTP mode, which this server never runs in.
+func (s *session) Data(r io.Reader) error {
+	return &smtp.SMTPError{Code: 502, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "Use LMTP"}
+}
+
+// LMTPData reads the message, hands it to the Deliverer and reports each
+// recipient's reply as soon as it is known; go-smtp writes the replies in
+// RCPT order.
+func (s *session) LMTPData(r io.Reader, status smtp.StatusCollector) error {
+	s.conn.inData.Store(true)
+	start := time.Now()
+	data, err := s.readData(r)
+	if err != nil {
+		var se *smtp.SMTPError
+		if errors.As(err, &se) {
+			s.log.Warn().Str("from", s.from).Int("rcpts", len(s.rcpts)).Int64("limit", s.srv.cfg.MaxMessageBytes).
+				Msg("message refused: too large")
+			return se
+		}
+		s.log.Warn().Err(err).Str("from", s.from).Msg("message data not received")
+		return errReadData
+	}
+	receivedAt := time.Now()
+	s.conn.messages.Add(1)
+	s.srv.cfg.Metrics.received(len(data))
+
+	msg := &Message{
+		Envelope: Envelope{
+			From:       s.from,
+			Recipients: s.rcpts,
+			Helo:       s.helo,
+			RemoteAddr: s.conn.remote(),
+		},
+		Data:       data,
+		ReceivedAt: receivedAt,
+	}
+	var tally [6]atomic.Int64 // replies by class; report runs concurrently
+	ctx := s.log.WithContext(s.srv.deliverCtx)
+	s.srv.cfg.Deliverer.Deliver(ctx, msg, func(i int, reply *smtp.SMTPError) {
+		s.srv.cfg.Metrics.replied(time.Since(receivedAt))
+		rcpt := s.rcpts[i]
+		var err error
+		if reply != nil {
+			err = reply
+			if c := reply.Code / 100; c >= 0 && c < len(tally) {
+				tally[c].Add(1)
+			}
+		} else {
+			tally[2].Add(1)
+		}
+		for range s.counts[rcpt] {
+			status.SetStatus(rcpt, err)
+		}
+	})
+	s.log.Info().Str("from", s.from).Int("rcpts", len(s.rcpts)).Int("size", len(data)).
+		Int64("delivered", tally[2].Load()).Int64("deferred", tally[4].Load()).Int64("rejected", tally[5].Load()).
+		Dur("read_ms", receivedAt.Sub(start)).Dur("duration_ms", time.Since(receivedAt)).Msg("message")
+	return nil
+}
+
+// readData reads the whole message: it is parsed and signed as a whole,
+// and bounded by MaxMessageBytes.
+func (s *session) readData(r io.Reader) ([]byte, error) {
+	hint := s.sizeHint
+	if max := s.srv.cfg.MaxMessageBytes; max > 0 && hint > max {
+		hint = max
+	}
+	var buf bytes.Buffer
+	buf.Grow(int(hint) + 512)
+	_, err := buf.ReadFrom(r)
+	return buf.Bytes(), err
+}
+
+func (s *session) ctx() context.Context {
+	return s.log.WithContext(s.srv.deliverCtx)
+}
+
+func (c *conn) remote() string {
+	return remoteAddr(c.Conn)
+}
+
+func domainOf(addr string) string {
+	if at := strings.LastIndexByte(addr, '@'); at >= 0 {
+		return strings.ToLower(addr[at+1:])
+	}
+	return ""
+}

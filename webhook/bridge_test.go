@@ -1,0 +1,249 @@
+package webhook_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/lmtp-webhook/lmtp-webhook/lmtp"
+	"github.com/lmtp-webhook/lmtp-webhook/retry"
+	"github.com/lmtp-webhook/lmtp-webhook/webhook"
+)
+
+// request is one POST as the receiver saw it.
+type request struct {
+	Header  http.Header
+	Body    []byte
+	Payload webhook.Payload
+	At      time.Time
+}
+
+// receiver is a real HTTP server standing in for a user's webhook. Its
+// answer function decides each reply; by default it answers 200.
+type receiver struct {
+	t   *testing.T
+	srv *httptest.Server
+
+	mu     sync.Mutex
+	got    []request
+	answer func(w http.ResponseWriter, r *http.Request, p webhook.Payload, attempt int)
+	seen   map[string]int // attempts per webhook-id
+}
+
+func newReceiver(t *testing.T, answer func(w http.ResponseWriter, r *http.Request, p webhook.Payload, attempt int)) *receiver {
+	t.Helper()
+	rc := &receiver{t: t, answer: answer, seen: map[string]int{}}
+	rc.srv = httptest.NewServer(http.HandlerFunc(rc.serve))
+	t.Cleanup(rc.srv.Close)
+	return rc
+}
+
+func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		rc.t.Errorf("receiver: read body: %v", err)
+		return
+	}
+	var p webhook.Payload
+	if err := json.Unmarshal(body, &p); err != nil {
+		rc.t.Errorf("receiver: body is not valid JSON: %v\n%s", err, body)
+		w.WriteHeader(400)
+		return
+	}
+	rc.mu.Lock()
+	rc.seen[r.Header.Get("webhook-id")]++
+	attempt := rc.seen[r.Header.Get("webhook-id")]
+	rc.got = append(rc.got, request{Header: r.Header.Clone(), Body: body, Payload: p, At: time.Now()})
+	answer := rc.answer
+	rc.mu.Unlock()
+	if answer == nil {
+		w.WriteHeader(200)
+		return
+	}
+	answer(w, r, p, attempt)
+}
+
+func (rc *receiver) requests() []request {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]request(nil), rc.got...)
+}
+
+// forRcpt returns the requests made for one recipient, in order.
+func (rc *receiver) forRcpt(rcpt string) []request {
+	var out []request
+	for _, r := range rc.requests() {
+		if r.Payload.Envelope.To == rcpt {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// fastRetry retries quickly so that tests of the schedule run in
+// milliseconds.
+var fastRetry = retry.Policy{
+	MaxAttempts:     3,
+	InitialInterval: 5 * time.Millisecond,
+	MaxInterval:     20 * time.Millisecond,
+	MaxElapsed:      5 * time.Second,
+}
+
+// startBridge runs the real LMTP server in front of a webhook.Client
+// posting to url and returns the LMTP address.
+func startBridge(t *testing.T, url string, tweak func(*webhook.Config, *lmtp.Config)) string {
+	t.Helper()
+	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.DebugLevel)
+	wc := webhook.Config{URL: url, Timeout: 2 * time.Second, Retry: fastRetry}
+	lc := lmtp.Config{
+		Listen:          "127.0.0.1:0",
+		Hostname:        "bridge.test",
+		MaxMessageBytes: 1 << 20,
+		MaxRecipients:   50,
+		MaxConnections:  20,
+		ReadTimeout:     10 * time.Second,
+		WriteTimeout:    10 * time.Second,
+		Logger:          log,
+	}
+	if tweak != nil {
+		tweak(&wc, &lc)
+	}
+	client, err := webhook.New(wc)
+	if err != nil {
+		t.Fatalf("webhook.New: %v", err)
+	}
+	lc.Deliverer = client
+	srv, err := lmtp.New(lc)
+	if err != nil {
+		t.Fatalf("lmtp.New: %v", err)
+	}
+	l, err := srv.Listen()
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(l) }()
+	t.Cleanup(func() {
+		// A plain close: tests of the drain call Shutdown themselves.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		<-done
+		client.Close()
+	})
+	return l.Addr().String()
+}
+
+// client speaks LMTP over a real socket, line by line.
+type client struct {
+	t *testing.T
+	c net.Conn
+	r *bufio.Reader
+}
+
+func dial(t *testing.T, addr string) *client {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	cl := &client{t: t, c: c, r: bufio.NewReader(c)}
+	if g := cl.reply(); !strings.HasPrefix(g, "220 ") {
+		t.Fatalf("greeting: %q", g)
+	}
+	return cl
+}
+
+// reply reads one reply, possibly multi-line, and returns its last line.
+func (cl *client) reply() string {
+	cl.t.Helper()
+	for {
+		line, err := cl.r.ReadString('\n')
+		if err != nil {
+			cl.t.Fatalf("read reply: %v (got %q)", err, line)
+		}
+		line = strings.TrimRight(line, "\r\n")
+		if len(line) < 4 || line[3] != '-' {
+			return line
+		}
+	}
+}
+
+// cmd sends one command line and returns the reply's last line.
+func (cl *client) cmd(format string, args ...any) string {
+	cl.t.Helper()
+	fmt.Fprintf(cl.c, format+"\r\n", args...)
+	return cl.reply()
+}
+
+// expect sends a command and fails unless the reply starts with want.
+func (cl *client) expect(want, format string, args ...any) {
+	cl.t.Helper()
+	if got := cl.cmd(format, args...); !strings.HasPrefix(got, want) {
+		cl.t.Fatalf("%s: got %q, want %q...", fmt.Sprintf(format, args...), got, want)
+	}
+}
+
+// send runs a whole transaction and returns one reply per recipient.
+func (cl *client) send(from string, rcpts []string, msg string) []string {
+	cl.t.Helper()
+	cl.expect("250 ", "MAIL FROM:<%s>", from)
+	for _, r := range rcpts {
+		cl.expect("250 ", "RCPT TO:<%s>", r)
+	}
+	return cl.data(msg, len(rcpts))
+}
+
+// data sends DATA and the message, dot-stuffed, and reads n replies.
+func (cl *client) data(msg string, n int) []string {
+	cl.t.Helper()
+	cl.expect("354 ", "DATA")
+	msg = strings.ReplaceAll(msg, "\r\n", "\n")
+	var b strings.Builder
+	for line := range strings.SplitSeq(strings.TrimSuffix(msg, "\n"), "\n") {
+		if strings.HasPrefix(line, ".") {
+			b.WriteByte('.')
+		}
+		b.WriteString(line)
+		b.WriteString("\r\n")
+	}
+	b.WriteString(".\r\n")
+	if _, err := io.WriteString(cl.c, b.String()); err != nil {
+		cl.t.Fatalf("write data: %v", err)
+	}
+	replies := make([]string, n)
+	for i := range replies {
+		replies[i] = cl.reply()
+	}
+	return replies
+}
+
+func lhlo(t *testing.T, addr string) *client {
+	t.Helper()
+	cl := dial(t, addr)
+	cl.expect("250 ", "LHLO client.test")
+	return cl
+}
+
+const simpleMessage = `From: Alice <alice@example.org>
+To: Bob <bob@example.com>
+Subject: Hello
+Date: Mon, 23 Nov 2026 10:00:00 +0100
+Message-ID: <hello-1@example.org>
+
+Hi Bob.
+.A line that starts with a dot.
+`

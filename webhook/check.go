@@ -1,0 +1,127 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/emersion/go-smtp"
+	"github.com/rs/zerolog"
+
+	"github.com/lmtp-webhook/lmtp-webhook/lmtp"
+)
+
+// CheckPayload is the JSON body of a CHECK_URL request.
+type CheckPayload struct {
+	// Stage is "mail" for MAIL FROM, "rcpt" for each RCPT TO.
+	Stage string `json:"stage"`
+	// From is MAIL FROM; empty for the null sender.
+	From string `json:"from"`
+	// To is the recipient being checked; empty at the mail stage.
+	To         string `json:"to"`
+	RemoteAddr string `json:"remote_addr"`
+	Helo       string `json:"helo"`
+}
+
+// Checker asks CHECK_URL about each sender and recipient before any data
+// is sent. It implements lmtp.Checker.
+type Checker struct {
+	ep      *endpoint
+	timeout time.Duration
+	secret  []byte
+	headers map[string]string
+	http    *http.Client
+}
+
+var _ lmtp.Checker = (*Checker)(nil)
+
+// NewChecker builds a Checker for url, sharing c's HTTP connections and
+// its secret and headers.
+func (c *Client) NewChecker(url string, timeout time.Duration) (*Checker, error) {
+	ep, err := parseEndpoint(url)
+	if err != nil {
+		return nil, err
+	}
+	if timeout <= 0 {
+		timeout = 5 * time.Second
+	}
+	return &Checker{ep: ep, timeout: timeout, secret: c.cfg.Secret, headers: c.cfg.Headers, http: c.http}, nil
+}
+
+// Check makes one request, without retries: a fault gives a 4xx reply so
+// that the MTA tries again, never a refusal.
+func (k *Checker) Check(ctx context.Context, req lmtp.CheckRequest) *smtp.SMTPError {
+	start := time.Now()
+	body, _ := json.Marshal(CheckPayload{Stage: req.Stage, From: req.From, To: req.To, RemoteAddr: req.RemoteAddr, Helo: req.Helo})
+	o := k.ask(ctx, body)
+	log := zerolog.Ctx(ctx)
+	ev := log.Debug()
+	if o.invalid != "" || o.err != nil {
+		ev = log.Warn().Str("problem", o.invalid).AnErr("error", o.err)
+	}
+	ev.Str("stage", req.Stage).Str("from", req.From).Str("rcpt", req.To).Int("status", o.status).
+		Int("code", o.reply.Code).Dur("duration", time.Since(start)).Msg("check")
+	if o.reply.Code/100 == 2 {
+		return nil
+	}
+	if o.reply.Code/100 == 5 && (o.retry || o.invalid != "") {
+		// Defensive: a fault must never refuse for good.
+		o.reply.Code, o.reply.EnhancedCode = 451, smtp.EnhancedCode{4, 3, 0}
+	}
+	return o.reply
+}
+
+func (k *Checker) ask(ctx context.Context, body []byte) outcome {
+	ctx, cancel := context.WithTimeout(ctx, k.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, k.ep.url, bytes.NewReader(body))
+	if err != nil {
+		return outcome{reply: reply(451, 4, 3, 0, "bad check request"), invalid: err.Error(), err: err}
+	}
+	h := req.Header
+	for name, v := range k.headers {
+		h.Set(name, v)
+	}
+	h.Set("Content-Type", "application/json")
+	h.Set("User-Agent", "lmtp-webhook/"+Version)
+	ts := time.Now()
+	id := checkID(body, ts)
+	h.Set("webhook-id", id)
+	h.Set("webhook-timestamp", strconv.FormatInt(ts.Unix(), 10))
+	if k.secret != nil {
+		h.Set("webhook-signature", signer{key: k.secret}.sign(id, ts, body))
+	}
+	if k.ep.basic {
+		req.SetBasicAuth(k.ep.user, k.ep.pass)
+	}
+	resp, err := k.http.Do(req)
+	if err != nil {
+		o := mapError(err)
+		o.err = err
+		return o
+	}
+	defer resp.Body.Close()
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
+	if err != nil {
+		o := mapError(err)
+		o.status, o.err = resp.StatusCode, err
+		return o
+	}
+	o := mapResponse(resp.StatusCode, resp.Header, answer, time.Now())
+	o.status = resp.StatusCode
+	return o
+}
+
+// checkID names one check request; checks are not retried, so it only
+// has to be unique.
+func checkID(body []byte, ts time.Time) string {
+	h := sha256.New()
+	h.Write(body)
+	h.Write([]byte(strconv.FormatInt(ts.UnixNano(), 10)))
+	return "chk_" + idEncoding.EncodeToString(h.Sum(nil)[:20])
+}

@@ -1,0 +1,308 @@
+// Package webhook turns a received message into JSON and POSTs it, once
+// per recipient and concurrently, to the operator's webhook, mapping each
+// HTTP answer to that recipient's LMTP reply.
+//
+// The message is parsed and encoded once; each recipient's body is a small
+// prefix (its id and address) followed by the shared bytes, streamed
+// without copying.
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-smtp"
+	"github.com/rs/zerolog"
+
+	"github.com/lmtp-webhook/lmtp-webhook/lmtp"
+	"github.com/lmtp-webhook/lmtp-webhook/retry"
+)
+
+// Version goes into the User-Agent header.
+var Version = "dev"
+
+// Config says where and how deliveries are made.
+type Config struct {
+	// URL receives every delivery without a route of its own. User
+	// information in it becomes Basic authentication.
+	URL string
+	// Routes send some recipients elsewhere; the most specific match wins.
+	Routes Routes
+	// Secret is the decoded Standard Webhooks key; nil sends unsigned
+	// requests.
+	Secret []byte
+	// Timeout bounds one attempt, connection to last byte of the answer.
+	Timeout time.Duration
+	// Headers are added to every request.
+	Headers map[string]string
+	// Parse chooses what goes into the payload.
+	Parse ParseOptions
+	// Retry is the policy for transient failures; its MaxElapsed budget
+	// counts from the end of DATA.
+	Retry retry.Policy
+	// MaxConns caps the connections open to each webhook host; requests
+	// beyond it wait for a free one. Zero means 64.
+	MaxConns int
+	// Transport replaces the HTTP transport, for tests.
+	Transport http.RoundTripper
+	// Metrics, when set, is updated with every delivery.
+	Metrics *Metrics
+}
+
+// Client delivers messages to webhooks. It implements lmtp.Deliverer.
+type Client struct {
+	cfg       Config
+	http      *http.Client
+	transport *http.Transport
+	def       *endpoint
+}
+
+// endpoint is one destination URL, parsed once.
+type endpoint struct {
+	url        string // without user information
+	redacted   string // safe for logs
+	user, pass string
+	basic      bool
+}
+
+var _ lmtp.Deliverer = (*Client)(nil)
+
+var errTooManyRedirects = errors.New("webhook: more than 3 redirects")
+
+// New checks cfg and builds a Client.
+func New(cfg Config) (*Client, error) {
+	def, err := parseEndpoint(cfg.URL)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 30 * time.Second
+	}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = 64
+	}
+	c := &Client{cfg: cfg, def: def}
+	rt := cfg.Transport
+	if rt == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxConnsPerHost = cfg.MaxConns
+		t.MaxIdleConnsPerHost = cfg.MaxConns
+		t.MaxIdleConns = 4 * cfg.MaxConns
+		t.IdleConnTimeout = 90 * time.Second
+		t.Proxy = http.ProxyFromEnvironment
+		c.transport = t
+		rt = t
+	}
+	c.http = &http.Client{
+		Transport: rt,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if s := req.Response.StatusCode; s != http.StatusTemporaryRedirect && s != http.StatusPermanentRedirect {
+				// 301, 302 and 303 would turn the POST into a GET.
+				return http.ErrUseLastResponse
+			}
+			if len(via) > 3 {
+				return errTooManyRedirects
+			}
+			return nil
+		},
+	}
+	return c, nil
+}
+
+func parseEndpoint(raw string) (*endpoint, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("not a URL: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("%q: scheme must be http or https", u.Redacted())
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("%q: no host", u.Redacted())
+	}
+	e := &endpoint{redacted: u.Redacted()}
+	if u.User != nil {
+		e.basic = true
+		e.user = u.User.Username()
+		e.pass, _ = u.User.Password()
+		u.User = nil
+	}
+	e.url = u.String()
+	if e.basic {
+		e.redacted = u.String()
+	}
+	return e, nil
+}
+
+// Close releases idle connections.
+func (c *Client) Close() {
+	if c.transport != nil {
+		c.transport.CloseIdleConnections()
+	}
+}
+
+// Deliver parses msg once, then posts it to every recipient concurrently.
+// It implements lmtp.Deliverer: each recipient is reported as soon as its
+// webhook has answered or its budget is spent.
+func (c *Client) Deliver(ctx context.Context, msg *lmtp.Message, report func(int, *smtp.SMTPError)) {
+	log := zerolog.Ctx(ctx)
+	start := time.Now()
+	enc, err := encode(msg, c.cfg.Parse)
+	if err != nil {
+		// Encoding plain Go values cannot fail; if it does, defer the
+		// message rather than lose it.
+		log.Error().Err(err).Msg("encode payload")
+		for i := range msg.Recipients {
+			report(i, reply(451, 4, 3, 0, "could not encode message"))
+		}
+		return
+	}
+	if n := len(enc.msg.Errors); n > 0 {
+		ev := log.Warn().Int("parse_errors", n).Str("first_error", enc.msg.Errors[0].Name)
+		ev.Bool("raw", enc.msg.Raw != nil).Str("message_id", enc.msg.MessageID).Msg("message has MIME problems")
+	}
+	c.cfg.Metrics.parsed(time.Since(start))
+
+	budget := ctx
+	if c.cfg.Retry.MaxElapsed > 0 {
+		var cancel context.CancelFunc
+		budget, cancel = context.WithDeadline(ctx, msg.ReceivedAt.Add(c.cfg.Retry.MaxElapsed))
+		defer cancel()
+	}
+	policy := c.cfg.Retry
+	policy.MaxElapsed = 0 // the deadline above already counts from end of DATA
+
+	var wg sync.WaitGroup
+	for i, rcpt := range msg.Recipients {
+		wg.Go(func() {
+			r := c.deliverOne(ctx, budget, policy, enc, rcpt)
+			report(i, r)
+		})
+	}
+	wg.Wait()
+}
+
+// deliverOne posts one recipient's payload, retrying transient failures
+// within the budget, and returns its reply.
+func (c *Client) deliverOne(ctx, budget context.Context, policy retry.Policy, enc *encoded, rcpt string) *smtp.SMTPError {
+	start := time.Now()
+	ep := c.endpointFor(rcpt)
+	id := deliveryID(enc.sum, rcpt)
+	prefix := enc.prefix(id, rcpt)
+	c.cfg.Metrics.inflight(1)
+	defer c.cfg.Metrics.inflight(-1)
+
+	var last outcome
+	attempts, _ := policy.Do(budget, func(actx context.Context, attempt int) error {
+		last = c.attempt(actx, ep, id, prefix, enc.shared)
+		c.cfg.Metrics.attempt(last)
+		if last.retry {
+			return retry.Temporary(errors.New(last.reply.Message), last.after)
+		}
+		return nil
+	})
+	r := last.reply
+	if last.retry && ctx.Err() != nil {
+		// Shutting down: the MTA keeps the message and comes back.
+		r = reply(451, 4, 3, 2, "service shutting down, try again later")
+	}
+
+	log := zerolog.Ctx(ctx)
+	ev := log.Info()
+	switch {
+	case last.invalid != "":
+		ev = log.Error().Str("problem", last.invalid)
+	case r.Code/100 != 2:
+		ev = log.Warn()
+	}
+	if last.err != nil {
+		ev = ev.AnErr("error", last.err)
+	}
+	ev.Str("rcpt", rcpt).Str("id", id).Str("url", ep.redacted).
+		Int("status", last.status).Int("attempts", attempts).
+		Dur("duration_ms", time.Since(start)).
+		Int("code", r.Code).Str("enhanced_code", enhanced(r.EnhancedCode)).
+		Str("reason", r.Message).Msg("delivery")
+	c.cfg.Metrics.delivered(r.Code, attempts)
+	return r
+}
+
+// attempt makes one POST and maps its answer.
+func (c *Client) attempt(ctx context.Context, ep *endpoint, id string, prefix, shared []byte) outcome {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	start := time.Now()
+
+	body := func() io.ReadCloser {
+		return io.NopCloser(io.MultiReader(bytes.NewReader(prefix), bytes.NewReader(shared)))
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.url, body())
+	if err != nil {
+		o := outcome{reply: reply(451, 4, 3, 0, "bad webhook request"), invalid: err.Error(), err: err}
+		return o
+	}
+	req.ContentLength = int64(len(prefix) + len(shared))
+	req.GetBody = func() (io.ReadCloser, error) { return body(), nil }
+	h := req.Header
+	for k, v := range c.cfg.Headers {
+		h.Set(k, v)
+	}
+	h.Set("Content-Type", "application/json")
+	h.Set("User-Agent", "lmtp-webhook/"+Version)
+	h.Set("webhook-id", id)
+	ts := time.Now()
+	h.Set("webhook-timestamp", strconv.FormatInt(ts.Unix(), 10))
+	if c.cfg.Secret != nil {
+		h.Set("webhook-signature", signer{key: c.cfg.Secret}.sign(id, ts, prefix, shared))
+	}
+	if ep.basic {
+		req.SetBasicAuth(ep.user, ep.pass)
+	}
+
+	resp, err := c.http.Do(req)
+	c.cfg.Metrics.request(time.Since(start))
+	if err != nil {
+		o := mapError(err)
+		o.err = err
+		return o
+	}
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
+	if err == nil {
+		// Read a little past the limit so that a small overrun still lets
+		// the connection be reused; a flood is cut off by Close.
+		_, _ = io.CopyN(io.Discard, resp.Body, 4*maxAnswerBytes)
+	}
+	resp.Body.Close()
+	if err != nil {
+		// The answer broke off: whatever the status said, the outcome is
+		// uncertain, so try again.
+		o := mapError(err)
+		o.status, o.err = resp.StatusCode, fmt.Errorf("webhook: read answer: %w", err)
+		return o
+	}
+	o := mapResponse(resp.StatusCode, resp.Header, answer, time.Now())
+	o.status = resp.StatusCode
+	return o
+}
+
+func (c *Client) endpointFor(rcpt string) *endpoint {
+	if ep := c.cfg.Routes.match(rcpt); ep != nil {
+		return ep
+	}
+	return c.def
+}
+
+func enhanced(ec smtp.EnhancedCode) string {
+	if ec == smtp.NoEnhancedCode || ec == smtp.EnhancedCodeNotSet {
+		return ""
+	}
+	return fmt.Sprintf("%d.%d.%d", ec[0], ec[1], ec[2])
+}
