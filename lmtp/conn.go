@@ -1,6 +1,7 @@
 package lmtp
 
 import (
+	"bytes"
 	"net"
 	"strconv"
 	"sync"
@@ -52,6 +53,10 @@ type conn struct {
 	messages atomic.Int64
 	helo     atomic.Value // string
 
+	// sizeFix holds the SIZE capability as go-smtp writes it and as it
+	// should read.
+	sizeFix [2][]byte
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -77,6 +82,22 @@ func (c *conn) Read(b []byte) (int, error) {
 		}
 	}
 	return n, err
+}
+
+// Write passes replies through, correcting the SIZE capability of the
+// LHLO reply to the configured limit (see New).
+func (c *conn) Write(b []byte) (int, error) {
+	if c.sizeFix[0] != nil && bytes.HasPrefix(b, []byte("250")) {
+		if i := bytes.Index(b, c.sizeFix[0]); i >= 0 {
+			fixed := make([]byte, 0, len(b))
+			fixed = append(append(append(fixed, b[:i]...), c.sizeFix[1]...), b[i+len(c.sizeFix[0]):]...)
+			if _, err := c.Conn.Write(fixed); err != nil {
+				return 0, err
+			}
+			return len(b), nil
+		}
+	}
+	return c.Conn.Write(b)
 }
 
 // Close closes the connection once, however many parts of go-smtp and of
@@ -119,6 +140,12 @@ func (s *Server) admit(nc net.Conn) (*conn, bool) {
 	draining := s.draining
 	if !full && !draining {
 		c := &conn{Conn: nc, srv: s, id: id, start: time.Now(), log: log}
+		if max := s.cfg.MaxMessageBytes; max > 0 {
+			c.sizeFix = [2][]byte{
+				[]byte("SIZE " + strconv.FormatInt(max+1, 10) + "\r\n"),
+				[]byte("SIZE " + strconv.FormatInt(max, 10) + "\r\n"),
+			}
+		}
 		s.conns[c] = struct{}{}
 		s.mu.Unlock()
 		s.cfg.Metrics.connOpened()

@@ -107,7 +107,12 @@ func New(cfg Config) (*Server, error) {
 	srv := smtp.NewServer(be)
 	srv.LMTP = true
 	srv.Domain = cfg.Hostname
-	srv.MaxMessageBytes = cfg.MaxMessageBytes
+	if cfg.MaxMessageBytes > 0 {
+		// go-smtp refuses a message of exactly its limit (it counts the
+		// final dot before seeing it), so it gets one byte more and the
+		// exact limit is kept by Mail, readData and conn.Write.
+		srv.MaxMessageBytes = cfg.MaxMessageBytes + 1
+	}
 	srv.MaxRecipients = cfg.MaxRecipients
 	srv.MaxLineLength = 0 // enforced by conn, which knows commands from data
 	srv.ReadTimeout = cfg.ReadTimeout

@@ -55,6 +55,9 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 			return r
 		}
 	}
+	if opts != nil && s.srv.cfg.MaxMessageBytes > 0 && opts.Size > s.srv.cfg.MaxMessageBytes {
+		return smtp.ErrDataTooLarge
+	}
 	s.conn.busy.Store(true)
 	s.from = from
 	if opts != nil {
@@ -157,6 +160,9 @@ func (s *session) readData(r io.Reader) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.Grow(int(hint) + 512)
 	_, err := buf.ReadFrom(r)
+	if err == nil && s.srv.cfg.MaxMessageBytes > 0 && int64(buf.Len()) > s.srv.cfg.MaxMessageBytes {
+		err = smtp.ErrDataTooLarge
+	}
 	return buf.Bytes(), err
 }
 

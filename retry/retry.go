@@ -118,9 +118,14 @@ func (p Policy) Do(ctx context.Context, op func(ctx context.Context, attempt int
 	if jitter == nil {
 		jitter = rand.Float64
 	}
+	// The budget is kept twice: as a context deadline, which bounds the
+	// operation in real time, and on the policy's clock, which decides
+	// whether a wait still fits.
+	var budgetEnd time.Time
 	if p.MaxElapsed > 0 {
+		budgetEnd = clock.Now().Add(p.MaxElapsed)
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, clock.Now().Add(p.MaxElapsed))
+		ctx, cancel = context.WithTimeout(ctx, p.MaxElapsed)
 		defer cancel()
 	}
 
@@ -142,7 +147,11 @@ func (p Policy) Do(ctx context.Context, op func(ctx context.Context, attempt int
 			d := p.Delay(attempt)
 			wait = d/2 + time.Duration(jitter()*float64(d/2))
 		}
-		if deadline, ok := ctx.Deadline(); ok && clock.Now().Add(wait).After(deadline) {
+		now := clock.Now()
+		if !budgetEnd.IsZero() && now.Add(wait).After(budgetEnd) {
+			return attempt, err
+		}
+		if deadline, ok := ctx.Deadline(); ok && wait > time.Until(deadline) {
 			return attempt, err
 		}
 		if !clock.Sleep(ctx, wait) {
