@@ -120,6 +120,7 @@ const (
 	ErrorMalformedDate   = "Malformed Date"
 	ErrorMalformedAddr   = "Malformed Address"
 	ErrorHeadersTooLarge = "Headers Truncated"
+	ErrorTooComplex      = "MIME Too Complex"
 )
 
 // ParseOptions choose what goes into a payload.
@@ -164,6 +165,12 @@ func Parse(data []byte, receivedAt time.Time, opts ParseOptions) *Message {
 	}
 	m.fromHeaders(raw)
 
+	if depth, parts := mimeShape(data); depth > maxMIMEDepth || parts > maxMIMEParts {
+		m.Errors = append(m.Errors, ParseError{Name: ErrorTooComplex, Severe: true,
+			Detail: fmt.Sprintf("MIME structure too complex to parse (more than %d levels or %d parts); the message is in raw", maxMIMEDepth, maxMIMEParts)})
+		m.Raw = data
+		return m
+	}
 	env, err := readEnvelope(data)
 	if err != nil {
 		m.Errors = append(m.Errors, ParseError{Name: ErrorUnparseable, Detail: err.Error(), Severe: true})
@@ -250,6 +257,11 @@ func (m *Message) fromHeaders(raw []rawHeader) {
 			m.References = msgIDs(h.value)
 		case "date":
 			t, err := mail.ParseDate(strings.TrimSpace(h.value))
+			if err == nil {
+				// ParseDate accepts offsets RFC 3339 cannot write (+2400),
+				// which would fail the whole payload's encoding.
+				_, err = t.MarshalText()
+			}
 			if err != nil {
 				m.Errors = append(m.Errors, ParseError{Name: ErrorMalformedDate, Detail: fmt.Sprintf("Date %q: %v", truncate(h.value, 80), err)})
 				continue
@@ -304,14 +316,15 @@ func msgIDs(v string) []string {
 		if end < 0 {
 			break
 		}
-		if id := strings.TrimSpace(v[start+1 : start+end]); id != "" {
+		id := v[start+1 : start+end]
+		if id = strings.TrimSpace(id[strings.LastIndexByte(id, '<')+1:]); id != "" {
 			ids = append(ids, toUTF8(id))
 		}
 		v = v[start+end+1:]
 	}
 	if len(ids) == 0 {
-		// Some software writes ids without brackets.
-		for _, f := range strings.Fields(v) {
+		// Some software writes ids without brackets, or with one missing.
+		for _, f := range strings.FieldsFunc(v, func(r rune) bool { return strings.ContainsRune(" \t\r\n<>", r) }) {
 			ids = append(ids, toUTF8(f))
 		}
 	}
@@ -389,11 +402,14 @@ func latin1(s string) string {
 type encoded struct {
 	sum    [sha256.Size]byte
 	shared []byte
-	msg    *Message
+	// msg keeps what Deliver logs about the parse (Errors, MessageID,
+	// Raw); the decoded content is not kept, so that it can be collected
+	// while the POSTs run.
+	msg *Message
 }
 
 // encode parses msg once and encodes everything but the per-recipient
-// fields.
+// fields, in a buffer of exactly the right size.
 func encode(msg *lmtp.Message, opts ParseOptions) (*encoded, error) {
 	m := Parse(msg.Data, msg.ReceivedAt.Truncate(time.Millisecond), opts)
 	env := sharedEnvelope{
@@ -406,24 +422,15 @@ func encode(msg *lmtp.Message, opts ParseOptions) (*encoded, error) {
 	if env.Recipients == nil {
 		env.Recipients = []string{}
 	}
-	var buf bytes.Buffer
-	buf.Grow(len(msg.Data)*4/3 + 4096)
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(env); err != nil {
-		return nil, fmt.Errorf("webhook: encode envelope: %w", err)
-	}
-	// Splice: drop the envelope's closing newline, then replace the
-	// message object's opening brace with a comma.
-	buf.Truncate(buf.Len() - 1)
-	mark := buf.Len()
-	if err := enc.Encode(m); err != nil {
+	shared, err := encodeShared(&env, m)
+	if err != nil {
 		return nil, fmt.Errorf("webhook: encode message: %w", err)
 	}
-	buf.Truncate(buf.Len() - 1)
-	b := buf.Bytes()
-	b[mark] = ','
-	return &encoded{sum: sha256.Sum256(msg.Data), shared: b[1:], msg: m}, nil
+	return &encoded{
+		sum:    sha256.Sum256(msg.Data),
+		shared: shared,
+		msg:    &Message{MessageID: m.MessageID, Errors: m.Errors, Raw: m.Raw},
+	}, nil
 }
 
 // prefix is the start of one recipient's body, up to the shared bytes.

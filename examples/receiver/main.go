@@ -12,6 +12,15 @@
 //	RECEIVER_REPLY      the answer: an HTTP status ("200", "503"), or a JSON
 //	                    answer object such as {"code":550,"message":"no"}
 //	RECEIVER_PRINT_JSON "true" prints each whole payload after its summary line
+//
+// Each delivery prints, on stdout:
+//
+//	delivery id=msg_... from="..." to="..." subject="..." size=... attachments=... inlines=... errors=...
+//
+// A delivery already acknowledged (the MTA's redelivery of a message whose
+// first answer was lost) prints "duplicate id=..." instead and gets 200
+// again. Only acknowledged ids are remembered, the last 100000 of them, so
+// that a RECEIVER_REPLY of 503 shows every retry and memory stays bounded.
 package main
 
 import (
@@ -39,44 +48,52 @@ import (
 // 25 MiB, which base64 and JSON grow by about a third.
 const maxBody = 64 << 20
 
+// maxSeen is how many acknowledged webhook-ids are remembered for
+// deduplication; the oldest is forgotten first.
+const maxSeen = 100_000
+
 func main() {
-	addr := envOr("RECEIVER_LISTEN", ":9000")
-	tolerance, err := time.ParseDuration(envOr("RECEIVER_TOLERANCE", "5m"))
+	cfg, err := loadConfig(os.Getenv)
 	if err != nil {
-		log.Fatalf("receiver: RECEIVER_TOLERANCE: %v", err)
+		log.Fatalf("receiver: %v", err)
 	}
-	var key []byte
-	if s := os.Getenv("WEBHOOK_SECRET"); s != "" {
-		if key, err = webhook.ParseSecret(s); err != nil {
-			log.Fatalf("receiver: WEBHOOK_SECRET: %v", err)
-		}
-	}
-	status, body, err := parseReply(envOr("RECEIVER_REPLY", "200"))
-	if err != nil {
-		log.Fatalf("receiver: RECEIVER_REPLY: %v", err)
-	}
-	h := &handler{
-		key:       key,
-		tolerance: tolerance,
-		status:    status,
-		body:      body,
-		printJSON: os.Getenv("RECEIVER_PRINT_JSON") == "true",
-		seen:      map[string]time.Time{},
-		out:       os.Stdout,
-	}
-	r := chi.NewRouter()
-	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
-	r.Post("/*", h.ServeHTTP)
-	log.Printf("receiver listening on %s (signatures %s)", addr, map[bool]string{true: "verified", false: "not checked"}[key != nil])
-	srv := &http.Server{Addr: addr, Handler: r, ReadHeaderTimeout: 10 * time.Second}
+	h := newHandler(cfg, os.Stdout)
+	log.Printf("receiver listening on %s (signatures %s)", cfg.listen, map[bool]string{true: "verified", false: "not checked"}[cfg.key != nil])
+	srv := &http.Server{Addr: cfg.listen, Handler: h.routes(), ReadHeaderTimeout: 10 * time.Second}
 	log.Fatal(srv.ListenAndServe())
 }
 
-func envOr(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok && v != "" {
-		return v
+// config is the receiver's environment, read once.
+type config struct {
+	listen    string
+	key       []byte // nil: signatures are not checked
+	tolerance time.Duration
+	status    int
+	body      []byte // a JSON answer, or nil
+	printJSON bool
+}
+
+// loadConfig reads the environment through getenv; an empty variable
+// takes its default.
+func loadConfig(getenv func(string) string) (config, error) {
+	or := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
 	}
-	return def
+	cfg := config{listen: or("RECEIVER_LISTEN", ":9000"), printJSON: getenv("RECEIVER_PRINT_JSON") == "true"}
+	var err error
+	if cfg.tolerance, err = time.ParseDuration(or("RECEIVER_TOLERANCE", "5m")); err != nil || cfg.tolerance <= 0 {
+		return cfg, fmt.Errorf("RECEIVER_TOLERANCE: want a positive duration such as 5m, got %q", getenv("RECEIVER_TOLERANCE"))
+	}
+	if cfg.key, err = webhook.ParseSecret(getenv("WEBHOOK_SECRET")); err != nil {
+		return cfg, fmt.Errorf("WEBHOOK_SECRET: %w", err)
+	}
+	if cfg.status, cfg.body, err = parseReply(or("RECEIVER_REPLY", "200")); err != nil {
+		return cfg, fmt.Errorf("RECEIVER_REPLY: %w", err)
+	}
+	return cfg, nil
 }
 
 // parseReply reads RECEIVER_REPLY: a bare status, or a JSON answer sent
@@ -97,16 +114,44 @@ func parseReply(s string) (int, []byte, error) {
 	return code, nil, nil
 }
 
-type handler struct {
-	key       []byte
-	tolerance time.Duration
-	status    int
-	body      []byte
-	printJSON bool
-	out       io.Writer
+// accepts reports whether a reply delivers the message: a 2xx status,
+// and no answer object choosing another class.
+func accepts(status int, body []byte) bool {
+	if status/100 != 2 {
+		return false
+	}
+	var a webhook.Answer
+	if body != nil && json.Unmarshal(body, &a) == nil && a.Code != nil {
+		return *a.Code/100 == 2
+	}
+	return true
+}
 
-	mu   sync.Mutex
-	seen map[string]time.Time // webhook-id -> first delivery
+type handler struct {
+	cfg     config
+	accepts bool
+	now     func() time.Time
+
+	mu   sync.Mutex // serializes out, so that lines never interleave
+	out  io.Writer
+	seen *seenIDs
+}
+
+func newHandler(cfg config, out io.Writer) *handler {
+	return &handler{cfg: cfg, accepts: accepts(cfg.status, cfg.body), now: time.Now, out: out, seen: newSeenIDs(maxSeen)}
+}
+
+func (h *handler) routes() http.Handler {
+	r := chi.NewRouter()
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
+	r.Post("/*", h.ServeHTTP)
+	return r
+}
+
+func (h *handler) printf(format string, args ...any) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	fmt.Fprintf(h.out, format, args...)
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -116,12 +161,16 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.Header.Get("webhook-id")
-	if h.key != nil {
-		if err := verify(h.key, h.tolerance, id, r.Header.Get("webhook-timestamp"), r.Header.Get("webhook-signature"), body, time.Now()); err != nil {
-			fmt.Fprintf(h.out, "refused id=%s: %v\n", id, err)
+	if h.cfg.key != nil {
+		if err := verify(h.cfg.key, h.cfg.tolerance, id, r.Header.Get("webhook-timestamp"), r.Header.Get("webhook-signature"), body, h.now()); err != nil {
+			h.printf("refused id=%s: %v\n", id, err)
 			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return
 		}
+	}
+	if id == "" {
+		http.Error(w, "missing webhook-id", http.StatusBadRequest)
+		return
 	}
 	var p webhook.Payload
 	if err := json.Unmarshal(body, &p); err != nil {
@@ -129,28 +178,62 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	h.mu.Lock()
-	_, dup := h.seen[id]
-	if !dup {
-		h.seen[id] = time.Now()
-	}
-	h.mu.Unlock()
-	if dup {
+	// Only deliveries this receiver acknowledges are remembered: a retry
+	// after a 503 is not a duplicate.
+	if h.accepts && !h.seen.add(id) {
 		// Already handled: acknowledge again so the MTA stops retrying.
-		fmt.Fprintf(h.out, "duplicate id=%s to=%s\n", id, p.Envelope.To)
+		h.printf("duplicate id=%s to=%q\n", id, p.Envelope.To)
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	fmt.Fprintf(h.out, "delivery id=%s from=%q to=%q subject=%q size=%d attachments=%d inlines=%d errors=%d\n",
+	line := fmt.Sprintf("delivery id=%s from=%q to=%q subject=%q size=%d attachments=%d inlines=%d errors=%d\n",
 		id, p.Envelope.From, p.Envelope.To, p.Subject, p.Envelope.Size, len(p.Attachments), len(p.Inlines), len(p.Errors))
-	if h.printJSON {
-		fmt.Fprintf(h.out, "%s\n", body)
+	if h.cfg.printJSON {
+		line += string(body) + "\n"
 	}
-	if h.body != nil {
+	h.printf("%s", line)
+	if h.cfg.body != nil {
 		w.Header().Set("Content-Type", "application/json")
 	}
-	w.WriteHeader(h.status)
-	w.Write(h.body)
+	w.WriteHeader(h.cfg.status)
+	w.Write(h.cfg.body)
+}
+
+// seenIDs is a set of ids that holds at most its capacity, forgetting the
+// oldest first.
+type seenIDs struct {
+	mu   sync.Mutex
+	set  map[string]struct{}
+	ring []string // insertion order; ring[next] is the oldest once full
+	next int
+}
+
+func newSeenIDs(capacity int) *seenIDs {
+	return &seenIDs{set: make(map[string]struct{}), ring: make([]string, 0, capacity)}
+}
+
+// add records id and reports whether it was new.
+func (s *seenIDs) add(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.set[id]; ok {
+		return false
+	}
+	if len(s.ring) < cap(s.ring) {
+		s.ring = append(s.ring, id)
+	} else {
+		delete(s.set, s.ring[s.next])
+		s.ring[s.next] = id
+		s.next = (s.next + 1) % len(s.ring)
+	}
+	s.set[id] = struct{}{}
+	return true
+}
+
+func (s *seenIDs) len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.set)
 }
 
 // verify checks a Standard Webhooks v1 signature: base64 HMAC-SHA256 of

@@ -1,0 +1,350 @@
+package webhook
+
+import (
+	"encoding/base64"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// jsonWriter writes the shared part of a payload. The same code runs twice:
+// first only counting bytes, then appending into a buffer of exactly that
+// size, so that a message with large attachments is encoded in one
+// allocation, with base64 written straight into place, instead of through
+// encoding/json's growing buffers and the copies between them.
+//
+// Its output is byte for byte what encoding/json produces for the same
+// values with SetEscapeHTML(false); encode_test.go holds it to that.
+type jsonWriter struct {
+	buf   []byte
+	n     int
+	count bool
+	err   error
+}
+
+func (w *jsonWriter) raw(s string) {
+	if w.count {
+		w.n += len(s)
+		return
+	}
+	w.buf = append(w.buf, s...)
+}
+
+func (w *jsonWriter) str(s string) {
+	if w.count {
+		w.n += jsonStringLen(s)
+		return
+	}
+	w.buf = appendJSONStr(w.buf, s)
+}
+
+func (w *jsonWriter) strs(list []string) {
+	if list == nil {
+		w.raw("null")
+		return
+	}
+	w.raw("[")
+	for i, s := range list {
+		if i > 0 {
+			w.raw(",")
+		}
+		w.str(s)
+	}
+	w.raw("]")
+}
+
+// bytes writes b as encoding/json does: base64 in quotes, null when nil.
+func (w *jsonWriter) bytes(b []byte) {
+	if b == nil {
+		w.raw("null")
+		return
+	}
+	if w.count {
+		w.n += 2 + base64.StdEncoding.EncodedLen(len(b))
+		return
+	}
+	w.buf = append(w.buf, '"')
+	w.buf = base64.StdEncoding.AppendEncode(w.buf, b)
+	w.buf = append(w.buf, '"')
+}
+
+func (w *jsonWriter) int(i int64) {
+	if w.count {
+		var scratch [20]byte
+		w.n += len(strconv.AppendInt(scratch[:0], i, 10))
+		return
+	}
+	w.buf = strconv.AppendInt(w.buf, i, 10)
+}
+
+func (w *jsonWriter) bool(v bool) {
+	if v {
+		w.raw("true")
+	} else {
+		w.raw("false")
+	}
+}
+
+// time writes t through its own MarshalJSON, as encoding/json does, and
+// keeps its error: a time RFC 3339 cannot express fails the encoding.
+func (w *jsonWriter) time(t time.Time) {
+	b, err := t.MarshalJSON()
+	if err != nil {
+		if w.err == nil {
+			w.err = err
+		}
+		return
+	}
+	if w.count {
+		w.n += len(b)
+		return
+	}
+	w.buf = append(w.buf, b...)
+}
+
+func (w *jsonWriter) addresses(list []Address) {
+	if list == nil {
+		w.raw("null")
+		return
+	}
+	w.raw("[")
+	for i, a := range list {
+		if i > 0 {
+			w.raw(",")
+		}
+		w.raw(`{"name":`)
+		w.str(a.Name)
+		w.raw(`,"address":`)
+		w.str(a.Address)
+		w.raw("}")
+	}
+	w.raw("]")
+}
+
+func (w *jsonWriter) attachments(list []Attachment) {
+	if list == nil {
+		w.raw("null")
+		return
+	}
+	w.raw("[")
+	for i, a := range list {
+		if i > 0 {
+			w.raw(",")
+		}
+		w.raw(`{"filename":`)
+		w.str(a.Filename)
+		w.raw(`,"content_type":`)
+		w.str(a.ContentType)
+		w.raw(`,"disposition":`)
+		w.str(a.Disposition)
+		w.raw(`,"content_id":`)
+		w.str(a.ContentID)
+		w.raw(`,"size":`)
+		w.int(int64(a.Size))
+		w.raw(`,"sha256":`)
+		w.str(a.SHA256)
+		if len(a.Content) > 0 {
+			w.raw(`,"content":`)
+			w.bytes(a.Content)
+		}
+		w.raw("}")
+	}
+	w.raw("]")
+}
+
+// shared writes everything after a recipient's own fields: the rest of the
+// envelope, which it closes, then the message's fields and the payload's
+// closing brace.
+func (w *jsonWriter) shared(env *sharedEnvelope, m *Message) {
+	w.raw(`"from":`)
+	w.str(env.From)
+	w.raw(`,"recipients":`)
+	w.strs(env.Recipients)
+	w.raw(`,"helo":`)
+	w.str(env.Helo)
+	w.raw(`,"remote_addr":`)
+	w.str(env.RemoteAddr)
+	w.raw(`,"size":`)
+	w.int(env.Size)
+
+	w.raw(`},"received_at":`)
+	w.time(m.ReceivedAt)
+	w.raw(`,"headers":`)
+	if m.Headers == nil {
+		w.raw("null")
+	} else {
+		w.raw("[")
+		for i, h := range m.Headers {
+			if i > 0 {
+				w.raw(",")
+			}
+			w.raw(`{"name":`)
+			w.str(h.Name)
+			w.raw(`,"value":`)
+			w.str(h.Value)
+			w.raw("}")
+		}
+		w.raw("]")
+	}
+	w.raw(`,"message_id":`)
+	w.str(m.MessageID)
+	w.raw(`,"subject":`)
+	w.str(m.Subject)
+	w.raw(`,"date":`)
+	if m.Date == nil {
+		w.raw("null")
+	} else {
+		w.time(*m.Date)
+	}
+	w.raw(`,"from":`)
+	w.addresses(m.From)
+	w.raw(`,"sender":`)
+	w.addresses(m.Sender)
+	w.raw(`,"reply_to":`)
+	w.addresses(m.ReplyTo)
+	w.raw(`,"to":`)
+	w.addresses(m.To)
+	w.raw(`,"cc":`)
+	w.addresses(m.Cc)
+	w.raw(`,"bcc":`)
+	w.addresses(m.Bcc)
+	w.raw(`,"in_reply_to":`)
+	w.strs(m.InReplyTo)
+	w.raw(`,"references":`)
+	w.strs(m.References)
+	w.raw(`,"text":`)
+	w.str(m.Text)
+	w.raw(`,"html":`)
+	w.str(m.HTML)
+	w.raw(`,"attachments":`)
+	w.attachments(m.Attachments)
+	w.raw(`,"inlines":`)
+	w.attachments(m.Inlines)
+	w.raw(`,"errors":`)
+	if m.Errors == nil {
+		w.raw("null")
+	} else {
+		w.raw("[")
+		for i, e := range m.Errors {
+			if i > 0 {
+				w.raw(",")
+			}
+			w.raw(`{"name":`)
+			w.str(e.Name)
+			w.raw(`,"detail":`)
+			w.str(e.Detail)
+			w.raw(`,"severe":`)
+			w.bool(e.Severe)
+			w.raw("}")
+		}
+		w.raw("]")
+	}
+	if len(m.Raw) > 0 {
+		w.raw(`,"raw":`)
+		w.bytes(m.Raw)
+	}
+	w.raw("}")
+}
+
+// encodeShared returns the shared JSON of env and m in a buffer of exactly
+// its size.
+func encodeShared(env *sharedEnvelope, m *Message) ([]byte, error) {
+	w := jsonWriter{count: true}
+	w.shared(env, m)
+	if w.err != nil {
+		return nil, w.err
+	}
+	w = jsonWriter{buf: make([]byte, 0, w.n)}
+	w.shared(env, m)
+	return w.buf, w.err
+}
+
+const hexDigits = "0123456789abcdef"
+
+// jsonSafe reports the ASCII bytes encoding/json writes as they are when
+// it does not escape HTML: printable ones other than '"' and '\\'.
+func jsonSafe(b byte) bool {
+	return b >= 0x20 && b != '"' && b != '\\' && b < utf8.RuneSelf
+}
+
+// appendJSONStr appends s as a JSON string exactly as encoding/json does
+// with SetEscapeHTML(false): short escapes for \b \f \n \r \t " and \\,
+// \u00XX for other control bytes, \ufffd for each byte of invalid UTF-8,
+// and \u2028 and \u2029 escaped.
+func appendJSONStr(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if b := s[i]; b < utf8.RuneSelf {
+			if jsonSafe(b) {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '\\', '"':
+				dst = append(dst, '\\', b)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		c, size := utf8.DecodeRuneInString(s[i:])
+		if c == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if c == '\u2028' || c == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[c&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// jsonStringLen is len(appendJSONStr(nil, s)), without writing anything.
+func jsonStringLen(s string) int {
+	n := len(s) + 2
+	for i := 0; i < len(s); {
+		if b := s[i]; b < utf8.RuneSelf {
+			if !jsonSafe(b) {
+				switch b {
+				case '\\', '"', '\b', '\f', '\n', '\r', '\t':
+					n++
+				default:
+					n += 5
+				}
+			}
+			i++
+			continue
+		}
+		c, size := utf8.DecodeRuneInString(s[i:])
+		if c == utf8.RuneError && size == 1 {
+			n += 5 // one byte becomes \ufffd
+		} else if c == '\u2028' || c == '\u2029' {
+			n += 3 // three bytes become \u202X
+		}
+		i += size
+	}
+	return n
+}
