@@ -53,10 +53,6 @@ type conn struct {
 	messages atomic.Int64
 	helo     atomic.Value // string
 
-	// sizeFix holds the SIZE capability as go-smtp writes it and as it
-	// should read.
-	sizeFix [2][]byte
-
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -84,13 +80,13 @@ func (c *conn) Read(b []byte) (int, error) {
 	return n, err
 }
 
-// Write passes replies through, correcting the SIZE capability of the
-// LHLO reply to the configured limit (see New).
+// Write passes replies through, rewriting the few that go-smtp hard-codes
+// differently from this server's contract (see replyRewrites).
 func (c *conn) Write(b []byte) (int, error) {
-	if c.sizeFix[0] != nil && bytes.HasPrefix(b, []byte("250")) {
-		if i := bytes.Index(b, c.sizeFix[0]); i >= 0 {
-			fixed := make([]byte, 0, len(b))
-			fixed = append(append(append(fixed, b[:i]...), c.sizeFix[1]...), b[i+len(c.sizeFix[0]):]...)
+	for _, r := range c.srv.rewrites {
+		if bytes.HasPrefix(b, r.from) && (r.prefix || len(b) == len(r.from)) {
+			fixed := make([]byte, 0, len(b)+len(r.to))
+			fixed = append(append(fixed, r.to...), b[len(r.from):]...)
 			if _, err := c.Conn.Write(fixed); err != nil {
 				return 0, err
 			}
@@ -98,6 +94,33 @@ func (c *conn) Write(b []byte) (int, error) {
 		}
 	}
 	return c.Conn.Write(b)
+}
+
+// rewrite replaces a reply line go-smtp writes (in one Write call per
+// line) that starts with, or when !prefix equals, from.
+type rewrite struct {
+	from, to []byte
+	prefix   bool
+}
+
+// replyRewrites lists the replies go-smtp does not let a server choose:
+// the LHLO reply names the client but not us; HELP is refused; a
+// malformed command word gets 501 where unknown commands get 500; and
+// SIZE shows the limit go-smtp was given, one byte over ours (see New).
+func replyRewrites(hostname string, maxBytes int64) []rewrite {
+	rs := []rewrite{
+		{from: []byte("250-Hello "), to: []byte("250-" + hostname + " Hello "), prefix: true},
+		{from: []byte("502 5.5.1 HELP command not implemented\r\n"),
+			to: []byte("214 2.0.0 " + hostname + " LMTP (RFC 2033): LHLO MAIL RCPT DATA BDAT RSET NOOP VRFY QUIT\r\n")},
+		{from: []byte("501 5.5.2 Bad command\r\n"), to: []byte("500 5.5.2 Syntax error, command unrecognized\r\n")},
+	}
+	if maxBytes > 0 {
+		have, want := strconv.FormatInt(maxBytes+1, 10), strconv.FormatInt(maxBytes, 10)
+		for _, sep := range []string{"-", " "} {
+			rs = append(rs, rewrite{from: []byte("250" + sep + "SIZE " + have + "\r\n"), to: []byte("250" + sep + "SIZE " + want + "\r\n")})
+		}
+	}
+	return rs
 }
 
 // Close closes the connection once, however many parts of go-smtp and of
@@ -140,12 +163,6 @@ func (s *Server) admit(nc net.Conn) (*conn, bool) {
 	draining := s.draining
 	if !full && !draining {
 		c := &conn{Conn: nc, srv: s, id: id, start: time.Now(), log: log}
-		if max := s.cfg.MaxMessageBytes; max > 0 {
-			c.sizeFix = [2][]byte{
-				[]byte("SIZE " + strconv.FormatInt(max+1, 10) + "\r\n"),
-				[]byte("SIZE " + strconv.FormatInt(max, 10) + "\r\n"),
-			}
-		}
 		s.conns[c] = struct{}{}
 		s.mu.Unlock()
 		s.cfg.Metrics.connOpened()

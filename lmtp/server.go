@@ -62,6 +62,8 @@ type Server struct {
 
 	nextID atomic.Uint64
 
+	rewrites []rewrite
+
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
 	draining bool
@@ -86,7 +88,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Hostname == "" {
 		cfg.Hostname, _ = os.Hostname()
 	}
-	s := &Server{cfg: cfg, conns: map[*conn]struct{}{}}
+	s := &Server{cfg: cfg, conns: map[*conn]struct{}{}, rewrites: replyRewrites(cfg.Hostname, cfg.MaxMessageBytes)}
 	for _, d := range cfg.Domains {
 		d = strings.ToLower(strings.TrimSpace(d))
 		if d == "*" {
@@ -110,7 +112,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxMessageBytes > 0 {
 		// go-smtp refuses a message of exactly its limit (it counts the
 		// final dot before seeing it), so it gets one byte more and the
-		// exact limit is kept by Mail, readData and conn.Write.
+		// exact limit is kept by Mail, readData and the SIZE rewrite.
 		srv.MaxMessageBytes = cfg.MaxMessageBytes + 1
 	}
 	srv.MaxRecipients = cfg.MaxRecipients

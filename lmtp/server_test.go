@@ -105,7 +105,11 @@ func TestGreetingAndCapabilities(t *testing.T) {
 		t.Errorf("greeting %q", cl.Greeting)
 	}
 	cl.Write("LHLO client.test\r\n")
-	caps := strings.Join(cl.ReplyLines(), "\n")
+	lines := cl.ReplyLines()
+	if lines[0] != "250-bridge.test Hello client.test" {
+		t.Errorf("LHLO reply starts %q", lines[0])
+	}
+	caps := strings.Join(lines, "\n")
 	for _, want := range []string{"PIPELINING", "ENHANCEDSTATUSCODES", "8BITMIME", "SIZE 10000", "SMTPUTF8", "LIMITS RCPTMAX=5"} {
 		if !strings.Contains(caps, want) {
 			t.Errorf("LHLO reply lacks %s:\n%s", want, caps)
@@ -371,6 +375,9 @@ func TestOtherCommands(t *testing.T) {
 	cl.Expect("252 2.5.0", "VRFY someone")
 	cl.Expect("502 5.5.1", "EXPN list")
 	cl.Expect("500 5.5.2", "FROB")
+	cl.Expect("500 5.5.2", "FROBNICATE now")
+	cl.Expect("214 2.0.0 bridge.test", "HELP")
+	cl.Expect("214 2.0.0", "HELP DATA")
 	cl.Expect("502 5.5.1", "RCPT TO:<r@x.test>")
 	cl.Expect("250 ", "MAIL FROM:<a@x.test>")
 	cl.Expect("250 ", "RCPT TO:<r@x.test>")

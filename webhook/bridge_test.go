@@ -104,6 +104,12 @@ var fastRetry = retry.Policy{
 // posting to url and returns the LMTP address.
 func startBridge(t *testing.T, url string, tweak func(*webhook.Config, *lmtp.Config)) string {
 	t.Helper()
+	return startBridgeCheck(t, url, "", tweak)
+}
+
+// startBridgeCheck is startBridge with a CHECK_URL.
+func startBridgeCheck(t *testing.T, url, checkURL string, tweak func(*webhook.Config, *lmtp.Config)) string {
+	t.Helper()
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.DebugLevel)
 	wc := webhook.Config{URL: url, Timeout: 2 * time.Second, Retry: fastRetry}
 	lc := lmtp.Config{
@@ -124,6 +130,13 @@ func startBridge(t *testing.T, url string, tweak func(*webhook.Config, *lmtp.Con
 		t.Fatalf("webhook.New: %v", err)
 	}
 	lc.Deliverer = client
+	if checkURL != "" {
+		checker, err := client.NewChecker(checkURL, 300*time.Millisecond)
+		if err != nil {
+			t.Fatalf("NewChecker: %v", err)
+		}
+		lc.Checker = checker
+	}
 	srv, err := lmtp.New(lc)
 	if err != nil {
 		t.Fatalf("lmtp.New: %v", err)
