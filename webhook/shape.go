@@ -90,8 +90,7 @@ func multipartBoundary(ctype []byte) string {
 	if !hasPrefixFold([]byte(v), "multipart/") {
 		return ""
 	}
-	lower := strings.ToLower(v)
-	i := strings.Index(lower, "boundary=")
+	i := indexFoldASCII(v, "boundary=")
 	if i < 0 {
 		return ""
 	}
@@ -110,4 +109,25 @@ func multipartBoundary(ctype []byte) string {
 
 func hasPrefixFold(b []byte, prefix string) bool {
 	return len(b) >= len(prefix) && strings.EqualFold(string(b[:len(prefix)]), prefix)
+}
+
+// indexFoldASCII is strings.Index ignoring ASCII case, with sub in lower
+// case; unlike lowering s first, it keeps byte offsets on any input.
+func indexFoldASCII(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		j := 0
+		for ; j < len(sub); j++ {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != sub[j] {
+				break
+			}
+		}
+		if j == len(sub) {
+			return i
+		}
+	}
+	return -1
 }
