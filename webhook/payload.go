@@ -204,6 +204,25 @@ func Parse(data []byte, receivedAt time.Time, opts ParseOptions) *Message {
 	return m
 }
 
+// parseSafely is Parse, with a last line of defence: should parsing panic
+// on some input, the message is still delivered, raw, rather than
+// deferred again and again until the MTA bounces it.
+func parseSafely(data []byte, receivedAt time.Time, opts ParseOptions) (m *Message) {
+	defer func() {
+		if r := recover(); r != nil {
+			m = &Message{
+				ReceivedAt: receivedAt.UTC(),
+				Headers:    []Header{}, From: []Address{}, Sender: []Address{}, ReplyTo: []Address{},
+				To: []Address{}, Cc: []Address{}, Bcc: []Address{}, InReplyTo: []string{}, References: []string{},
+				Attachments: []Attachment{}, Inlines: []Attachment{},
+				Errors: []ParseError{{Name: ErrorUnparseable, Detail: fmt.Sprintf("internal error: %v", r), Severe: true}},
+				Raw:    data,
+			}
+		}
+	}()
+	return Parse(data, receivedAt, opts)
+}
+
 // readEnvelope runs enmime, turning a panic on hostile input into an
 // error so that the message is still delivered, raw.
 func readEnvelope(data []byte) (env *enmime.Envelope, err error) {
@@ -411,7 +430,7 @@ type encoded struct {
 // encode parses msg once and encodes everything but the per-recipient
 // fields, in a buffer of exactly the right size.
 func encode(msg *lmtp.Message, opts ParseOptions) (*encoded, error) {
-	m := Parse(msg.Data, msg.ReceivedAt.Truncate(time.Millisecond), opts)
+	m := parseSafely(msg.Data, msg.ReceivedAt.Truncate(time.Millisecond), opts)
 	env := sharedEnvelope{
 		From:       msg.From,
 		Recipients: msg.Recipients,
