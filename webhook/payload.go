@@ -234,10 +234,20 @@ func readEnvelope(data []byte) (env *enmime.Envelope, err error) {
 	return parser.ReadEnvelope(bytes.NewReader(data))
 }
 
+// filename prefers our RFC 2231 decoding, which knows every charset, to
+// Go's, which knows only UTF-8 and ASCII and mangles continuations in
+// other charsets.
+func filename(p *enmime.Part) string {
+	if name := legacyFilename(p.Header); name != "" {
+		return name
+	}
+	return p.FileName
+}
+
 func attachment(p *enmime.Part, opts ParseOptions) Attachment {
 	sum := sha256.Sum256(p.Content)
 	a := Attachment{
-		Filename:    p.FileName,
+		Filename:    filename(p),
 		ContentType: p.ContentType,
 		Disposition: p.Disposition,
 		ContentID:   p.ContentID,
