@@ -85,21 +85,26 @@ func (w *jsonWriter) bool(v bool) {
 	}
 }
 
-// time writes t through its own MarshalJSON, as encoding/json does, and
-// keeps its error: a time RFC 3339 cannot express fails the encoding.
+// time writes t as its MarshalJSON does, and keeps its error: a time
+// RFC 3339 cannot express fails the encoding, as with encoding/json.
 func (w *jsonWriter) time(t time.Time) {
-	b, err := t.MarshalJSON()
+	if w.count {
+		var scratch [64]byte
+		b, err := t.AppendText(scratch[:0])
+		if err != nil && w.err == nil {
+			w.err = err
+		}
+		w.n += len(b) + 2
+		return
+	}
+	b, err := t.AppendText(append(w.buf, '"'))
 	if err != nil {
 		if w.err == nil {
 			w.err = err
 		}
 		return
 	}
-	if w.count {
-		w.n += len(b)
-		return
-	}
-	w.buf = append(w.buf, b...)
+	w.buf = append(b, '"')
 }
 
 func (w *jsonWriter) addresses(list []Address) {
@@ -261,11 +266,20 @@ func encodeShared(env *sharedEnvelope, m *Message) ([]byte, error) {
 
 const hexDigits = "0123456789abcdef"
 
-// jsonSafe reports the ASCII bytes encoding/json writes as they are when
-// it does not escape HTML: printable ones other than '"' and '\\'.
-func jsonSafe(b byte) bool {
-	return b >= 0x20 && b != '"' && b != '\\' && b < utf8.RuneSelf
-}
+// jsonExtra is, for each ASCII byte, how many bytes encoding/json adds
+// when it writes it without escaping HTML: 0 for printable bytes other
+// than '"' and '\\', 1 for short escapes, 5 for \u00XX.
+var jsonExtra = func() (t [utf8.RuneSelf]uint8) {
+	for b := range utf8.RuneSelf {
+		switch {
+		case b == '"' || b == '\\' || b == '\b' || b == '\f' || b == '\n' || b == '\r' || b == '\t':
+			t[b] = 1
+		case b < 0x20:
+			t[b] = 5
+		}
+	}
+	return t
+}()
 
 // appendJSONStr appends s as a JSON string exactly as encoding/json does
 // with SetEscapeHTML(false): short escapes for \b \f \n \r \t " and \\,
@@ -276,7 +290,7 @@ func appendJSONStr(dst []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		if b := s[i]; b < utf8.RuneSelf {
-			if jsonSafe(b) {
+			if jsonExtra[b] == 0 {
 				i++
 				continue
 			}
@@ -327,14 +341,7 @@ func jsonStringLen(s string) int {
 	n := len(s) + 2
 	for i := 0; i < len(s); {
 		if b := s[i]; b < utf8.RuneSelf {
-			if !jsonSafe(b) {
-				switch b {
-				case '\\', '"', '\b', '\f', '\n', '\r', '\t':
-					n++
-				default:
-					n += 5
-				}
-			}
+			n += int(jsonExtra[b])
 			i++
 			continue
 		}

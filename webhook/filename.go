@@ -9,7 +9,7 @@ import (
 	"golang.org/x/text/encoding/ianaindex"
 )
 
-// legacyFilename decodes an RFC 2231 file name (filename*=charset”...,
+// legacyFilename decodes an RFC 2231 file name (filename*=charset'lang'text,
 // possibly continued as filename*0*=, filename*1*=...) in a charset Go's
 // mime package does not decode, which leaves enmime with no name at all:
 // iso-8859-1, windows-1252, koi8-r, shift_jis and the like.
