@@ -26,6 +26,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/kelseyhightower/envconfig"
+	"github.com/mattn/go-isatty"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -227,7 +228,8 @@ func newLogger(cfg *config) zerolog.Logger {
 	level, _ := zerolog.ParseLevel(cfg.LogLevel)
 	var w io.Writer = os.Stderr
 	if cfg.LogFormat == "console" {
-		w = zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: time.RFC3339}
+		// Colours only on a terminal, not in docker logs or files.
+		w = zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: time.RFC3339, NoColor: !isatty.IsTerminal(os.Stderr.Fd())}
 	}
 	zerolog.DurationFieldUnit = time.Millisecond
 	zerolog.DurationFieldInteger = false
