@@ -66,16 +66,21 @@ func (c *conn) Read(b []byte) (int, error) {
 	if limit <= 0 {
 		return n, err
 	}
-	for _, ch := range b[:n] {
-		if ch == '\n' {
-			c.lineLen = 0
-			continue
+	for rest := b[:n]; ; {
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			c.lineLen += int64(len(rest))
+			break
 		}
-		c.lineLen++
-		if c.lineLen > limit {
-			c.log.Warn().Int64("limit", limit).Msg("line too long, closing connection")
-			return 0, smtp.ErrTooLongLine
+		if c.lineLen+int64(i) > limit {
+			c.lineLen += int64(i)
+			break
 		}
+		c.lineLen, rest = 0, rest[i+1:]
+	}
+	if c.lineLen > limit {
+		c.log.Warn().Int64("limit", limit).Msg("line too long, closing connection")
+		return 0, smtp.ErrTooLongLine
 	}
 	return n, err
 }

@@ -1,7 +1,6 @@
 package lmtp
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -147,23 +146,29 @@ func (s *session) LMTPData(r io.Reader, status smtp.StatusCollector) error {
 	s.log.Info().Str("from", s.from).Int("rcpts", len(s.rcpts)).Int("size", len(data)).
 		Int64("delivered", tally[2].Load()).Int64("deferred", tally[4].Load()).Int64("rejected", tally[5].Load()).
 		Dur("read_ms", receivedAt.Sub(start)).Dur("duration_ms", time.Since(receivedAt)).Msg("message")
+	if len(data) >= LargeMessage {
+		// Nothing refers to the message or what was made from it any
+		// more: hand the memory back rather than keep it until the heap
+		// next doubles.
+		ReleaseMemory()
+	}
 	return nil
 }
 
 // readData reads the whole message: it is parsed and signed as a whole,
-// and bounded by MaxMessageBytes.
+// and bounded by MaxMessageBytes. It is held once, in a slice of about
+// its size (see readMessage).
 func (s *session) readData(r io.Reader) ([]byte, error) {
+	limit := s.srv.cfg.MaxMessageBytes
 	hint := s.sizeHint
-	if max := s.srv.cfg.MaxMessageBytes; max > 0 && hint > max {
-		hint = max
+	if limit > 0 && hint > limit {
+		hint = limit
 	}
-	var buf bytes.Buffer
-	buf.Grow(int(hint) + 512)
-	_, err := buf.ReadFrom(r)
-	if err == nil && s.srv.cfg.MaxMessageBytes > 0 && int64(buf.Len()) > s.srv.cfg.MaxMessageBytes {
+	data, err := readMessage(r, hint, limit)
+	if err == nil && limit > 0 && int64(len(data)) > limit {
 		err = smtp.ErrDataTooLarge
 	}
-	return buf.Bytes(), err
+	return data, err
 }
 
 func (s *session) ctx() context.Context {

@@ -8,7 +8,6 @@
 package webhook
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -97,6 +96,9 @@ func New(cfg Config) (*Client, error) {
 		t.MaxIdleConnsPerHost = cfg.MaxConns
 		t.MaxIdleConns = 4 * cfg.MaxConns
 		t.IdleConnTimeout = 90 * time.Second
+		// A request of up to 32 KiB, headers and body, leaves in one
+		// write rather than in pieces of the default 4 KiB.
+		t.WriteBufferSize = 32 << 10
 		t.Proxy = http.ProxyFromEnvironment
 		c.transport = t
 		rt = t
@@ -241,9 +243,7 @@ func (c *Client) attempt(ctx context.Context, ep *endpoint, id string, prefix, s
 	defer cancel()
 	start := time.Now()
 
-	body := func() io.ReadCloser {
-		return io.NopCloser(io.MultiReader(bytes.NewReader(prefix), bytes.NewReader(shared)))
-	}
+	body := func() io.ReadCloser { return &bodyReader{prefix: prefix, shared: shared} }
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.url, body())
 	if err != nil {
 		o := outcome{reply: reply(451, 4, 3, 0, "bad webhook request"), invalid: err.Error(), err: err}
@@ -292,6 +292,25 @@ func (c *Client) attempt(ctx context.Context, ep *endpoint, id string, prefix, s
 	o.status = resp.StatusCode
 	return o
 }
+
+// bodyReader streams one recipient's body, its prefix then the shared
+// bytes, without copying either.
+type bodyReader struct {
+	prefix, shared []byte
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	n := copy(p, b.prefix)
+	b.prefix = b.prefix[n:]
+	m := copy(p[n:], b.shared)
+	b.shared = b.shared[m:]
+	if n+m == 0 && len(p) > 0 {
+		return 0, io.EOF
+	}
+	return n + m, nil
+}
+
+func (b *bodyReader) Close() error { return nil }
 
 func (c *Client) endpointFor(rcpt string) *endpoint {
 	if ep := c.cfg.Routes.match(rcpt); ep != nil {

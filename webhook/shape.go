@@ -113,7 +113,7 @@ func hasPrefixFold(b []byte, prefix string) bool {
 
 // indexFoldASCII is strings.Index ignoring ASCII case, with sub in lower
 // case; unlike lowering s first, it keeps byte offsets on any input.
-func indexFoldASCII(s, sub string) int {
+func indexFoldASCII[T string | []byte](s T, sub string) int {
 	for i := 0; i+len(sub) <= len(s); i++ {
 		j := 0
 		for ; j < len(sub); j++ {

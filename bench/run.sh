@@ -1,0 +1,262 @@
+#!/usr/bin/env bash
+# End-to-end benchmark of lmtp-webhook against Postfix's smtp-sink, in one
+# run on this machine. It builds the bridge and the helpers under bench/,
+# then measures:
+#
+#   1. smtp-source -L -s 20 -m N -l 4096 against smtp-sink -L (the ceiling)
+#      and against the bridge posting to bench/receiver;
+#   2. the same with 5 recipients per message (-r 5);
+#   3. one large message (20 MiB, one big attachment) to 5 recipients,
+#      on a fresh bridge: peak RSS, and goroutines, open fds and memory
+#      before and after.
+#
+# Every delivery must be counted by the receiver, and nothing may be left
+# growing after the load; the script exits non-zero otherwise. The ratios
+# are printed against their targets but, depending on the machine, do not
+# fail the run. Usage:
+#
+#   bench/run.sh               # N=4000, 3 rounds, median times
+#   N=10000 ROUNDS=5 bench/run.sh
+#   BRIDGE=/path/to/lmtp-webhook bench/run.sh   # measure another build
+#
+# Needs Go, curl, and smtp-source/smtp-sink (installed with apt-get when
+# missing and run as root). Output and logs go to bench/out/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+N=${N:-4000}               # messages per run
+SESSIONS=${SESSIONS:-20}   # parallel LMTP sessions
+LENGTH=${LENGTH:-4096}     # body bytes of each small message
+ROUNDS=${ROUNDS:-3}        # repetitions of each small-message run; the median counts
+BIG=${BIG:-$((20 << 20))}  # size of the large message
+OUT=bench/out
+mkdir -p "$OUT"
+
+say() { printf '%s\n' "$*" >&2; }
+die() { say "bench: $*"; exit 1; }
+
+# --- tools -------------------------------------------------------------
+if ! command -v smtp-source >/dev/null || ! command -v smtp-sink >/dev/null; then
+  [ "$(id -u)" = 0 ] || die "smtp-source/smtp-sink missing: apt-get install postfix"
+  say "installing postfix (for smtp-source and smtp-sink)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends postfix >/dev/null
+  postfix stop >/dev/null 2>&1 || true
+fi
+PATH=$PATH:/usr/sbin
+command -v curl >/dev/null || die "curl missing"
+
+say "building"
+if [ -n "${BRIDGE:-}" ]; then
+  cp "$BRIDGE" "$OUT/lmtp-webhook" # compare another build with the same load
+else
+  go build -o "$OUT/lmtp-webhook" .
+fi
+go build -o "$OUT/receiver" ./bench/receiver
+go build -o "$OUT/bigmsg" ./bench/bigmsg
+go build -o "$OUT/scrape" ./bench/scrape
+
+# --- processes ---------------------------------------------------------
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# free_port sets PORT to the next port nobody listens on (not in a
+# subshell, so that the counter moves on).
+next=${BENCH_PORT:-24600}
+free_port() {
+  while port_in_use "$next"; do next=$((next + 1)); done
+  PORT=$next
+  next=$((next + 1))
+}
+wait_port() {
+  for _ in $(seq 200); do port_in_use "$1" && return 0; sleep 0.05; done
+  die "nothing listening on port $1"
+}
+
+free_port; RPORT=$PORT
+"$OUT/receiver" -listen "127.0.0.1:$RPORT" 2>"$OUT/receiver.log" &
+pids+=($!)
+free_port; SPORT=$PORT
+sink_user=()
+[ "$(id -u)" = 0 ] && sink_user=(-u nobody)
+smtp-sink -L "${sink_user[@]}" "127.0.0.1:$SPORT" 256 2>"$OUT/sink.log" &
+SINKPID=$!
+pids+=("$SINKPID")
+wait_port "$RPORT"
+wait_port "$SPORT"
+RECV=http://127.0.0.1:$RPORT
+
+# start_bridge starts a bridge with default settings posting to the
+# receiver; it sets BPID, BPORT and METRICS.
+start_bridge() {
+  free_port; BPORT=$PORT
+  free_port; local aport=$PORT
+  WEBHOOK_URL=$RECV/hook LMTP_LISTEN=127.0.0.1:$BPORT HTTP_LISTEN=127.0.0.1:$aport \
+    "$OUT/lmtp-webhook" 2>>"$OUT/bridge.log" &
+  BPID=$!
+  pids+=("$BPID")
+  wait_port "$BPORT"
+  wait_port "$aport"
+  METRICS=http://127.0.0.1:$aport/metrics
+}
+stop_bridge() {
+  kill -TERM "$BPID"
+  wait "$BPID" || die "bridge exited with $?"
+}
+
+# cpu PID: user+system CPU seconds the process has used.
+TICKS=$(getconf CLK_TCK)
+cpu() { awk -v t="$TICKS" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat"; }
+
+delivered() { "$OUT/scrape" deliveries "$RECV/count" | cut -d' ' -f1; }
+bad() { "$OUT/scrape" deliveries "$RECV/count" | cut -d' ' -f2; }
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+median() { tr -s ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# source PORT RCPTS: one smtp-source run; prints its wall time in seconds.
+source_run() {
+  local t0 t1
+  t0=$(now)
+  smtp-source -L -s "$SESSIONS" -m "$N" -l "$LENGTH" -r "$2" \
+    -f sender@example.org -t user@example.com "127.0.0.1:$1" >>"$OUT/source.log" 2>&1 ||
+    die "smtp-source failed against port $1 (see $OUT/source.log)"
+  t1=$(now)
+  secs "$t0" "$t1"
+}
+
+: >"$OUT/bridge.log"
+start_bridge
+COUNT_OK=1
+
+# --- small messages ----------------------------------------------------
+say "warming up"
+N=200 source_run "$SPORT" 1 >/dev/null
+N=200 source_run "$BPORT" 5 >/dev/null
+
+# Each round runs the sink then the bridge under the same load, and the
+# ratio is taken per round, so that a change in the machine's background
+# load between rounds shifts both sides alike.
+declare -A T LAT RATIO CPUMS
+for r in 1 5; do
+  sink_times="" bridge_times="" ratios="" cpus="" lat=""
+  for round in $(seq "$ROUNDS"); do
+    st=$(source_run "$SPORT" "$r")
+    curl -fsS "$METRICS" >"$OUT/metrics.before"
+    before=$(delivered)
+    c0=$(cpu "$BPID")
+    bt=$(source_run "$BPORT" "$r")
+    c1=$(cpu "$BPID")
+    after=$(delivered)
+    curl -fsS "$METRICS" >"$OUT/metrics.after"
+    want=$((N * r))
+    got=$((after - before))
+    if [ "$got" != "$want" ]; then
+      say "COUNT MISMATCH: $r rcpt round $round: receiver counted $got deliveries, want $want"
+      COUNT_OK=0
+    fi
+    sink_times+=" $st" bridge_times+=" $bt"
+    ratios+=" $(awk -v a="$bt" -v b="$st" 'BEGIN { printf "%.3f", a / b }')"
+    cpus+=" $(awk -v a="$c0" -v b="$c1" -v n="$N" 'BEGIN { printf "%.3f", (b - a) * 1000 / n }')"
+    lat="$("$OUT/scrape" quantiles "$OUT/metrics.before" "$OUT/metrics.after")"
+    say "  ${r} rcpt round $round: sink ${st}s bridge ${bt}s (x${ratios##* }, bridge CPU ${cpus##* } ms/msg)  $lat  deliveries $got/$want"
+  done
+  T[sink$r]=$(echo "$sink_times" | median)
+  T[bridge$r]=$(echo "$bridge_times" | median)
+  RATIO[$r]=$(echo "$ratios" | median)
+  CPUMS[$r]=$(echo "$cpus" | median)
+  LAT[$r]=$lat
+done
+stop_bridge
+
+# --- one large message -------------------------------------------------
+say "large message: $BIG bytes to 5 recipients, fresh bridge"
+start_bridge
+# snapshot prints goroutines, open fds, RSS and heap in use: the least of
+# three readings half a second apart, so that a goroutine or a socket that
+# is just finishing does not count.
+snapshot() {
+  for _ in 1 2 3; do
+    "$OUT/scrape" get "$METRICS" go_goroutines process_open_fds process_resident_memory_bytes go_memstats_heap_inuse_bytes
+    sleep 0.5
+  done | awk 'NR == 1 { for (i = 1; i <= 4; i++) m[i] = $i }
+    { for (i = 1; i <= 4; i++) if ($i < m[i]) m[i] = $i }
+    END { printf "%d %d %d %d\n", m[1], m[2], m[3], m[4] }'
+}
+# keepalive counts the bridge's connections to the receiver: each idle
+# keep-alive connection holds one fd and two goroutines by design.
+keepalive() {
+  awk -v p="$(printf '%04X' "$RPORT")" \
+    'FNR > 1 && $4 == "01" { split($3, a, ":"); if (a[2] == p) n++ } END { print n + 0 }' /proc/net/tcp /proc/net/tcp6
+}
+hwm() { awk '/^VmHWM:/ { print $2 * 1024 }' "/proc/$BPID/status"; }
+# One small message first, so that the process has started everything it
+# starts once.
+"$OUT/bigmsg" -addr "127.0.0.1:$BPORT" -size 8192 -rcpts 5 >/dev/null
+sleep 1
+read -r g0 f0 r0 h0 < <(snapshot)
+k0=$(keepalive)
+before=$(delivered)
+big=$("$OUT/bigmsg" -addr "127.0.0.1:$BPORT" -size "$BIG" -rcpts 5) || die "large message not delivered"
+peak=$(hwm)
+sleep 3 # let the answers' keep-alive reads, timers and the scavenger settle
+read -r g1 f1 r1 h1 < <(snapshot)
+k1=$(keepalive)
+# Two more, one after the other: nothing may keep growing.
+"$OUT/bigmsg" -addr "127.0.0.1:$BPORT" -size "$BIG" -rcpts 5 -count 2 >/dev/null || die "large message not delivered"
+peak2=$(hwm)
+sleep 3
+read -r g2 f2 r2 h2 < <(snapshot)
+k2=$(keepalive)
+got=$(($(delivered) - before))
+[ "$got" = 15 ] || { say "COUNT MISMATCH: large messages: receiver counted $got deliveries, want 15"; COUNT_OK=0; }
+stop_bridge
+[ "$(bad)" = 0 ] || { say "receiver refused $(bad) malformed requests"; COUNT_OK=0; }
+
+# --- report ------------------------------------------------------------
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+rate() { awk -v n="$1" -v t="$2" 'BEGIN { printf "%.0f", n / t }'; }
+mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
+
+echo
+echo "lmtp-webhook benchmark: $(nproc) cores, $SESSIONS sessions, $N messages of $LENGTH body bytes, median of $ROUNDS"
+echo
+printf '%-22s %8s %8s %13s %10s %12s  %s\n' run seconds "msgs/s" "deliveries/s" "x sink" "CPU ms/msg" "end of DATA to reply (last round)"
+for r in 1 5; do
+  printf '%-22s %8s %8s %13s %10s %12s\n' "smtp-sink -L, $r rcpt" "${T[sink$r]}" "$(rate "$N" "${T[sink$r]}")" \
+    "$(rate $((N * r)) "${T[sink$r]}")" "1" ""
+  printf '%-22s %8s %8s %13s %10s %12s  %s\n' "bridge, $r rcpt" "${T[bridge$r]}" "$(rate "$N" "${T[bridge$r]}")" \
+    "$(rate $((N * r)) "${T[bridge$r]}")" "${RATIO[$r]}" "${CPUMS[$r]}" "${LAT[$r]}"
+done
+echo
+echo "bridge 1 rcpt / sink 1 rcpt:    ${RATIO[1]}  (median of per-round ratios; target <= 3)"
+echo "bridge 5 rcpt / bridge 1 rcpt:  $(ratio "${T[bridge5]}" "${T[bridge1]}")  (target <= 1.67)"
+echo
+echo "large message: $big"
+echo "  peak RSS (VmHWM) of a fresh bridge: $(mib "$peak") MiB = $(ratio "$peak" "$BIG") x message size  (target <= 4)"
+echo "  peak RSS after 3 large messages:    $(mib "$peak2") MiB = $(ratio "$peak2" "$BIG") x message size"
+state() { echo "goroutines $1, open fds $2 ($3 keep-alive to the webhook), RSS $(mib "$4") MiB, heap in use $(mib "$5") MiB"; }
+echo "  before:              $(state "$g0" "$f0" "$k0" "$r0" "$h0")"
+echo "  3s after 1 message:  $(state "$g1" "$f1" "$k1" "$r1" "$h1")"
+echo "  3s after 3 messages: $(state "$g2" "$f2" "$k2" "$r2" "$h2")"
+# Idle keep-alive connections (one fd and two goroutines each, closed
+# after 90s idle) are the only growth allowed, and more large messages
+# must not leave more behind than one did.
+GROWTH_OK=1
+if [ $((g1 - 2 * k1)) -gt $((g0 - 2 * k0)) ] || [ $((f1 - k1)) -gt $((f0 - k0)) ] ||
+  [ "$g2" -gt "$g1" ] || [ "$f2" -gt "$f1" ] || [ $((r2 - r1)) -gt $((BIG / 10)) ]; then
+  say "GROWTH: beyond the keep-alive pool, or growing with the number of messages"
+  GROWTH_OK=0
+fi
+echo "  RSS left after the load: +$(mib $((r1 - r0))) MiB = $(ratio $((r1 - r0)) "$BIG") x message size"
+echo
+verdict() { if [ "$1" = 1 ]; then echo "ok"; else echo "FAILED"; fi; }
+echo "deliveries: $(verdict "$COUNT_OK") (every one counted by the receiver, none malformed)"
+echo "growth:     $(verdict "$GROWTH_OK") (goroutines, fds and memory after the load)"
+# The ratios depend on the machine; only correctness fails the run.
+[ "$COUNT_OK" = 1 ] && [ "$GROWTH_OK" = 1 ]

@@ -1,0 +1,191 @@
+package webhook
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/lmtp-webhook/lmtp-webhook/lmtp"
+	"github.com/lmtp-webhook/lmtp-webhook/retry"
+)
+
+// benchInput is one message the benchmarks run on, loaded on first use.
+type benchInput struct {
+	name string
+	load func(b *testing.B) []byte
+}
+
+// benchInputs are a plain text reply with a real-world header block, a
+// multipart with alternatives, an inline image and two attachments, and a
+// 20 MiB message carrying one large attachment, generated because it is
+// too big to keep in git.
+func benchInputs() []benchInput {
+	read := func(name string) func(b *testing.B) []byte {
+		return func(b *testing.B) []byte {
+			b.Helper()
+			data, err := os.ReadFile("testdata/bench/" + name)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return data
+		}
+	}
+	return []benchInput{
+		{"small", read("small.eml")},
+		{"multipart", read("multipart.eml")},
+		{"large", func(*testing.B) []byte { return largeMessage(20 << 20) }},
+	}
+}
+
+// largeMessage builds a message of exactly size bytes: a short text part
+// and one base64 attachment of pseudo-random bytes (like a PDF or an
+// archive), the same for the same size. bench/bigmsg builds the same.
+func largeMessage(size int) []byte {
+	const boundary = "=_bench_boundary_0"
+	head := "From: Bench Sender <sender@example.org>\r\n" +
+		"To: Bench <user0@example.com>\r\n" +
+		"Subject: =?UTF-8?Q?Quarterly_report_=E2=80=94_attached?=\r\n" +
+		"Date: Mon, 02 Jun 2025 10:00:00 +0000\r\n" +
+		"Message-ID: <bench.large@example.org>\r\n" +
+		"MIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/mixed; boundary=\"" + boundary + "\"\r\n\r\n" +
+		"--" + boundary + "\r\n" +
+		"Content-Type: text/plain; charset=utf-8\r\n\r\n" +
+		"Please find the report attached.\r\n"
+	part := "\r\n--" + boundary + "\r\n" +
+		"Content-Type: application/pdf; name=\"report.pdf\"\r\n" +
+		"Content-Disposition: attachment; filename=\"report.pdf\"\r\n" +
+		"Content-Transfer-Encoding: base64\r\n\r\n"
+	tail := "\r\n--" + boundary + "--\r\n"
+	encodedLen := func(n int) int {
+		return base64.StdEncoding.EncodedLen(n) + 2*((n+56)/57-1)
+	}
+	room := size - len(head) - len(part) - len(tail)
+	n := max(room/78*57, 0)
+	for encodedLen(n+1) <= room {
+		n++
+	}
+	for n > 0 && room-encodedLen(n) == 1 {
+		n--
+	}
+	filler := ""
+	if r := room - encodedLen(n); r >= 2 {
+		filler = strings.Repeat("-", r-2) + "\r\n"
+	}
+	raw := make([]byte, n)
+	_, _ = rand.NewChaCha8([32]byte{'b', 'e', 'n', 'c', 'h'}).Read(raw)
+	msg := make([]byte, 0, size)
+	msg = append(msg, head...)
+	msg = append(msg, filler...)
+	msg = append(msg, part...)
+	for len(raw) > 0 {
+		line := raw[:min(57, len(raw))]
+		raw = raw[len(line):]
+		msg = base64.StdEncoding.AppendEncode(msg, line)
+		if len(raw) > 0 {
+			msg = append(msg, '\r', '\n')
+		}
+	}
+	return append(msg, tail...)
+}
+
+func benchMessage(data []byte, rcpts int) *lmtp.Message {
+	msg := &lmtp.Message{
+		Envelope: lmtp.Envelope{
+			From:       "alice@example.org",
+			Helo:       "mx.example.com",
+			RemoteAddr: "192.0.2.25:41234",
+		},
+		Data:       data,
+		ReceivedAt: time.Date(2025, 6, 2, 10, 0, 1, 0, time.UTC),
+	}
+	for i := range rcpts {
+		msg.Recipients = append(msg.Recipients, fmt.Sprintf("user%d+tag@example.com", i))
+	}
+	return msg
+}
+
+// BenchmarkParse measures enmime and the header work, once per message.
+func BenchmarkParse(b *testing.B) {
+	for _, in := range benchInputs() {
+		b.Run(in.name, func(b *testing.B) {
+			b.ReportAllocs()
+			data := in.load(b)
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				Parse(data, time.Unix(0, 0), ParseOptions{})
+			}
+		})
+	}
+}
+
+// BenchmarkEncode measures the shared JSON of a parsed message, built
+// once whatever the number of recipients: what encode adds to Parse.
+func BenchmarkEncode(b *testing.B) {
+	for _, in := range benchInputs() {
+		b.Run(in.name, func(b *testing.B) {
+			msg := benchMessage(in.load(b), 5)
+			m := Parse(msg.Data, msg.ReceivedAt, ParseOptions{})
+			env := &sharedEnvelope{From: msg.From, Recipients: msg.Recipients, Helo: msg.Helo,
+				RemoteAddr: msg.RemoteAddr, Size: int64(len(msg.Data))}
+			b.ReportAllocs()
+			b.SetBytes(int64(len(msg.Data)))
+			for b.Loop() {
+				if _, err := encodeShared(env, m); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkDeliver measures a whole delivery in process: parse, encode,
+// and one POST per recipient over loopback HTTP to a receiver that reads
+// each body to the end and answers 200.
+func BenchmarkDeliver(b *testing.B) {
+	var requests atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		requests.Add(1)
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer srv.Close()
+	c, err := New(Config{URL: srv.URL, Retry: retry.Policy{MaxAttempts: 1}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	for _, in := range benchInputs() {
+		for _, rcpts := range []int{1, 5} {
+			b.Run(fmt.Sprintf("%s/rcpts=%d", in.name, rcpts), func(b *testing.B) {
+				msg := benchMessage(in.load(b), rcpts)
+				b.ReportAllocs()
+				b.SetBytes(int64(len(msg.Data)))
+				start := requests.Load()
+				for b.Loop() {
+					msg.ReceivedAt = time.Now()
+					c.Deliver(ctx, msg, func(i int, r *smtp.SMTPError) {
+						if r != nil && r.Code/100 != 2 {
+							b.Errorf("recipient %d: %d %s", i, r.Code, r.Message)
+						}
+					})
+				}
+				if got, want := requests.Load()-start, int64(b.N*rcpts); got != want {
+					b.Fatalf("receiver got %d requests, want %d", got, want)
+				}
+			})
+		}
+	}
+}
