@@ -249,7 +249,8 @@ echo "  3s after 3 messages: $(state "$g2" "$f2" "$k2" "$r2" "$h2")"
 # must not leave more behind than one did.
 GROWTH_OK=1
 if [ $((g1 - 2 * k1)) -gt $((g0 - 2 * k0)) ] || [ $((f1 - k1)) -gt $((f0 - k0)) ] ||
-  [ "$g2" -gt "$g1" ] || [ "$f2" -gt "$f1" ] || [ $((r2 - r1)) -gt $((BIG / 10)) ]; then
+  [ $((g2 - 2 * k2)) -gt $((g0 - 2 * k0)) ] || [ $((f2 - k2)) -gt $((f0 - k0)) ] ||
+  [ $((r2 - r1)) -gt $((BIG / 10)) ]; then
   say "GROWTH: beyond the keep-alive pool, or growing with the number of messages"
   GROWTH_OK=0
 fi
