@@ -18,6 +18,7 @@
 #   bench/run.sh               # N=4000, 3 rounds, median times
 #   N=10000 ROUNDS=5 bench/run.sh
 #   BRIDGE=/path/to/lmtp-webhook bench/run.sh   # measure another build
+#   BRIDGE_LOG_LEVEL=warn bench/run.sh          # without the info log lines
 #
 # Needs Go, curl, and smtp-source/smtp-sink (installed with apt-get when
 # missing and run as root). Output and logs go to bench/out/.
@@ -96,7 +97,7 @@ RECV=http://127.0.0.1:$RPORT
 start_bridge() {
   free_port; BPORT=$PORT
   free_port; local aport=$PORT
-  WEBHOOK_URL=$RECV/hook LMTP_LISTEN=127.0.0.1:$BPORT HTTP_LISTEN=127.0.0.1:$aport \
+  LOG_LEVEL=${BRIDGE_LOG_LEVEL:-info} WEBHOOK_URL=$RECV/hook LMTP_LISTEN=127.0.0.1:$BPORT HTTP_LISTEN=127.0.0.1:$aport \
     "$OUT/lmtp-webhook" 2>>"$OUT/bridge.log" &
   BPID=$!
   pids+=("$BPID")

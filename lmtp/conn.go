@@ -36,6 +36,13 @@ func (l *listener) Accept() (net.Conn, error) {
 // (go-smtp's own limit would also cut long lines inside DATA, which mail
 // legitimately has), knows whether a transaction is under way so that a
 // drain can close idle clients at once, and logs one line when it ends.
+//
+// Outside DATA it holds replies back until the server next reads, as
+// Postfix's smtpd does: go-smtp flushes every line (eight for an LHLO
+// reply), and a pipelining client's MAIL, RCPT and DATA are then answered
+// in one write instead of one each. After the data, a recipient's reply
+// is held only while the next one is already known, so that replies ready
+// together leave together and none waits for a slower recipient.
 type conn struct {
 	net.Conn
 	srv   *Server
@@ -53,11 +60,22 @@ type conn struct {
 	messages atomic.Int64
 	helo     atomic.Value // string
 
+	wmu  sync.Mutex
+	wbuf []byte // replies not yet written
+	// repliesReady counts the recipients' replies known after the data
+	// (the session adds to it before go-smtp may write them);
+	// repliesWritten counts those written since.
+	repliesReady   atomic.Int64
+	repliesWritten int64
+
 	closeOnce sync.Once
 	closeErr  error
 }
 
 func (c *conn) Read(b []byte) (int, error) {
+	if err := c.flush(); err != nil {
+		return 0, err
+	}
 	n, err := c.Conn.Read(b)
 	limit := int64(c.srv.cfg.MaxLineLength)
 	if c.inData.Load() {
@@ -85,20 +103,60 @@ func (c *conn) Read(b []byte) (int, error) {
 	return n, err
 }
 
-// Write passes replies through, rewriting the few that go-smtp hard-codes
-// differently from this server's contract (see replyRewrites).
+// Write takes a reply line, rewriting the few that go-smtp hard-codes
+// differently from this server's contract (see replyRewrites), and holds
+// it until the next read unless message data is being answered.
 func (c *conn) Write(b []byte) (int, error) {
+	p := b
 	for _, r := range c.srv.rewrites {
 		if bytes.HasPrefix(b, r.from) && (r.prefix || len(b) == len(r.from)) {
-			fixed := make([]byte, 0, len(b)+len(r.to))
-			fixed = append(append(fixed, r.to...), b[len(r.from):]...)
-			if _, err := c.Conn.Write(fixed); err != nil {
-				return 0, err
-			}
-			return len(b), nil
+			p = append(append(make([]byte, 0, len(b)+len(r.to)), r.to...), b[len(r.from):]...)
+			break
 		}
 	}
-	return c.Conn.Write(b)
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.wbuf = append(c.wbuf, p...)
+	if !c.inData.Load() {
+		return len(b), nil
+	}
+	if c.repliesWritten++; c.repliesWritten < c.repliesReady.Load() {
+		return len(b), nil // the next reply is ready: it goes with this one
+	}
+	if err := c.flushLocked(); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
+// endData returns to command mode after the replies to a message.
+func (c *conn) endData() {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.inData.Store(false)
+	c.lineLen = 0
+	c.repliesReady.Store(0)
+	c.repliesWritten = 0
+}
+
+// flush writes the replies held back.
+func (c *conn) flush() error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.flushLocked()
+}
+
+func (c *conn) flushLocked() error {
+	if len(c.wbuf) == 0 {
+		return nil
+	}
+	_, err := c.Conn.Write(c.wbuf)
+	if cap(c.wbuf) > 4096 {
+		c.wbuf = nil // an unusually long reply: do not keep its buffer
+	} else {
+		c.wbuf = c.wbuf[:0]
+	}
+	return err
 }
 
 // rewrite replaces a reply line go-smtp writes (in one Write call per
@@ -132,6 +190,7 @@ func replyRewrites(hostname string, maxBytes int64) []rewrite {
 // the drain ask for it, and logs the connection's summary.
 func (c *conn) Close() error {
 	c.closeOnce.Do(func() {
+		_ = c.flush() // a QUIT's 221, a last error
 		c.closeErr = c.Conn.Close()
 		c.srv.release(c)
 		helo, _ := c.helo.Load().(string)
@@ -144,7 +203,7 @@ func (c *conn) Close() error {
 // hangUp tells an idle client the service is going away and closes.
 func (c *conn) hangUp(text string) {
 	_ = c.Conn.SetWriteDeadline(time.Now().Add(time.Second))
-	_, _ = c.Conn.Write([]byte(text))
+	_, _ = c.Write([]byte(text))
 	_ = c.Close()
 }
 

@@ -527,3 +527,34 @@ func ExampleServer() {
 	fmt.Println(l.Addr().Network())
 	// Output: tcp
 }
+
+func TestEachReplyLeavesAsSoonAsItIsKnown(t *testing.T) {
+	firstRead := make(chan struct{})
+	d := &deliverer{reply: func(_ context.Context, _ *lmtp.Message, rcpt string) *smtp.SMTPError {
+		if rcpt == "slow@x.test" {
+			// Answers only once the client has read the first reply, or
+			// gives up: a bridge that held replies back fails here.
+			select {
+			case <-firstRead:
+				return nil
+			case <-time.After(5 * time.Second):
+				return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 0, 0}, Message: "first reply was held back"}
+			}
+		}
+		return nil
+	}}
+	addr, _ := start(t, d, nil)
+	cl := lmtptest.LHLO(t, addr)
+	cl.Expect("250 ", "MAIL FROM:<a@x.test>")
+	cl.Expect("250 ", "RCPT TO:<fast@x.test>")
+	cl.Expect("250 ", "RCPT TO:<slow@x.test>")
+	cl.Expect("354 ", "DATA")
+	cl.Write(lmtptest.Stuff(msg))
+	if r := cl.Reply(); r != "250 2.0.0 <fast@x.test> OK: queued" {
+		t.Fatalf("first reply %q", r)
+	}
+	close(firstRead)
+	if r := cl.Reply(); r != "250 2.0.0 <slow@x.test> OK: queued" {
+		t.Errorf("second reply %q", r)
+	}
+}

@@ -37,8 +37,7 @@ var _ smtp.LMTPSession = (*session)(nil)
 func (s *session) Reset() {
 	s.from, s.sizeHint = "", 0
 	s.rcpts, s.counts = nil, nil
-	s.conn.inData.Store(false)
-	s.conn.lineLen = 0
+	s.conn.endData()
 	s.conn.busy.Store(false)
 }
 
@@ -139,6 +138,7 @@ func (s *session) LMTPData(r io.Reader, status smtp.StatusCollector) error {
 		} else {
 			tally[2].Add(1)
 		}
+		s.conn.repliesReady.Add(int64(s.counts[rcpt]))
 		for range s.counts[rcpt] {
 			status.SetStatus(rcpt, err)
 		}

@@ -35,7 +35,7 @@ type Checker struct {
 	timeout time.Duration
 	secret  []byte
 	headers map[string]string
-	http    *http.Client
+	send    func(*http.Request) (*http.Response, error)
 }
 
 var _ lmtp.Checker = (*Checker)(nil)
@@ -50,7 +50,7 @@ func (c *Client) NewChecker(url string, timeout time.Duration) (*Checker, error)
 	if timeout <= 0 {
 		timeout = 5 * time.Second
 	}
-	return &Checker{ep: ep, timeout: timeout, secret: c.cfg.Secret, headers: c.cfg.Headers, http: c.http}, nil
+	return &Checker{ep: ep, timeout: timeout, secret: c.cfg.Secret, headers: c.cfg.Headers, send: c.send}, nil
 }
 
 // Check makes one request, without retries: a fault gives a 4xx reply so
@@ -99,7 +99,7 @@ func (k *Checker) ask(ctx context.Context, body []byte) outcome {
 	if k.ep.basic {
 		req.SetBasicAuth(k.ep.user, k.ep.pass)
 	}
-	resp, err := k.http.Do(req)
+	resp, err := k.send(req)
 	if err != nil {
 		o := mapError(err)
 		o.err = err

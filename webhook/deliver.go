@@ -8,6 +8,7 @@
 package webhook
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -59,7 +60,8 @@ type Config struct {
 // Client delivers messages to webhooks. It implements lmtp.Deliverer.
 type Client struct {
 	cfg       Config
-	http      *http.Client
+	rt        http.RoundTripper
+	workers   workers
 	transport *http.Transport
 	def       *endpoint
 }
@@ -74,7 +76,7 @@ type endpoint struct {
 
 var _ lmtp.Deliverer = (*Client)(nil)
 
-var errTooManyRedirects = errors.New("webhook: more than 3 redirects")
+var errTooManyRedirects = fmt.Errorf("webhook: more than %d redirects", maxRedirects)
 
 // New checks cfg and builds a Client.
 func New(cfg Config) (*Client, error) {
@@ -88,7 +90,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.MaxConns <= 0 {
 		cfg.MaxConns = 64
 	}
-	c := &Client{cfg: cfg, def: def}
+	c := &Client{cfg: cfg, def: def, workers: workers{tasks: make(chan func())}}
 	rt := cfg.Transport
 	if rt == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
@@ -103,20 +105,82 @@ func New(cfg Config) (*Client, error) {
 		c.transport = t
 		rt = t
 	}
-	c.http = &http.Client{
-		Transport: rt,
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if s := req.Response.StatusCode; s != http.StatusTemporaryRedirect && s != http.StatusPermanentRedirect {
-				// 301, 302 and 303 would turn the POST into a GET.
-				return http.ErrUseLastResponse
-			}
-			if len(via) > 3 {
-				return errTooManyRedirects
-			}
-			return nil
-		},
-	}
+	c.rt = rt
 	return c, nil
+}
+
+// workers runs deliveries on goroutines that wait a little for the next
+// one when they are done: a delivery grows a deep stack (the HTTP
+// client's), which a fresh goroutine would grow again, copy by copy. A
+// delivery never waits for a worker: without an idle one, it gets a new
+// goroutine.
+type workers struct {
+	tasks chan func() // unbuffered: a send succeeds only to an idle worker
+}
+
+// workerIdle is how long a worker waits for more work before it exits.
+const workerIdle = time.Second
+
+func (w *workers) run(f func()) {
+	select {
+	case w.tasks <- f:
+	default:
+		go w.loop(f)
+	}
+}
+
+func (w *workers) loop(f func()) {
+	t := time.NewTimer(workerIdle)
+	defer t.Stop()
+	for {
+		f()
+		t.Reset(workerIdle)
+		select {
+		case f = <-w.tasks:
+		case <-t.C:
+			return
+		}
+	}
+}
+
+// maxRedirects is how many 307 or 308 redirects a request follows.
+const maxRedirects = 3
+
+// send makes a request, following 307 and 308 redirects (which keep the
+// method and body) at most maxRedirects times. Other redirects are
+// answers: 301, 302 and 303 would turn a POST into a GET. It uses the
+// transport directly, as http.Client would for this policy, without the
+// header copy and bookkeeping the client makes for every request.
+func (c *Client) send(req *http.Request) (*http.Response, error) {
+	for hops := 0; ; hops++ {
+		resp, err := c.rt.RoundTrip(req)
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode != http.StatusTemporaryRedirect && resp.StatusCode != http.StatusPermanentRedirect {
+			return resp, nil
+		}
+		next, err := req.URL.Parse(resp.Header.Get("Location"))
+		if err != nil || resp.Header.Get("Location") == "" || (next.Scheme != "http" && next.Scheme != "https") || req.GetBody == nil {
+			return resp, nil // answered as a redirect that cannot be followed
+		}
+		_, _ = io.CopyN(io.Discard, resp.Body, maxAnswerBytes)
+		resp.Body.Close()
+		if hops == maxRedirects {
+			return nil, errTooManyRedirects
+		}
+		body, err := req.GetBody()
+		if err != nil {
+			return nil, err
+		}
+		r := req.Clone(req.Context())
+		r.URL, r.Host, r.Body = next, "", body
+		if next.Host != req.URL.Host {
+			// Credentials are for the configured host only.
+			r.Header.Del("Authorization")
+		}
+		req = r
+	}
 }
 
 func parseEndpoint(raw string) (*endpoint, error) {
@@ -182,12 +246,18 @@ func (c *Client) Deliver(ctx context.Context, msg *lmtp.Message, report func(int
 	policy := c.cfg.Retry
 	policy.MaxElapsed = 0 // the deadline above already counts from end of DATA
 
+	// The first recipient is delivered on this goroutine, the others on
+	// their own: a message to one recipient starts no goroutine.
 	var wg sync.WaitGroup
-	for i, rcpt := range msg.Recipients {
-		wg.Go(func() {
-			r := c.deliverOne(ctx, budget, policy, enc, rcpt)
-			report(i, r)
+	for i, rcpt := range msg.Recipients[min(1, len(msg.Recipients)):] {
+		wg.Add(1)
+		c.workers.run(func() {
+			defer wg.Done()
+			report(i+1, c.deliverOne(ctx, budget, policy, enc, rcpt))
 		})
+	}
+	if len(msg.Recipients) > 0 {
+		report(0, c.deliverOne(ctx, budget, policy, enc, msg.Recipients[0]))
 	}
 	wg.Wait()
 }
@@ -199,12 +269,13 @@ func (c *Client) deliverOne(ctx, budget context.Context, policy retry.Policy, en
 	ep := c.endpointFor(rcpt)
 	id := deliveryID(enc.sum, rcpt)
 	prefix := enc.prefix(id, rcpt)
+	body := newBody(prefix, enc.shared)
 	c.cfg.Metrics.inflight(1)
 	defer c.cfg.Metrics.inflight(-1)
 
 	var last outcome
 	attempts, _ := policy.Do(budget, func(actx context.Context, attempt int) error {
-		last = c.attempt(actx, ep, id, prefix, enc.shared)
+		last = c.attempt(actx, ep, id, body, prefix, enc.shared)
 		c.cfg.Metrics.attempt(last)
 		if last.retry {
 			return retry.Temporary(errors.New(last.reply.Message), last.after)
@@ -237,13 +308,29 @@ func (c *Client) deliverOne(ctx, budget context.Context, policy retry.Policy, en
 	return r
 }
 
+// smallBody is the largest body sent from one contiguous copy. net/http
+// writes the headers and a body it knows to be in memory (a
+// *bytes.Reader) in one write, where any other reader costs a second
+// one; with a 32 KiB write buffer a body up to this size leaves in a
+// single packet train. Larger bodies are streamed, without a copy.
+const smallBody = 28 << 10
+
+// newBody returns a maker of one recipient's request body, the prefix
+// followed by the shared bytes, for each attempt and redirect.
+func newBody(prefix, shared []byte) func() io.ReadCloser {
+	if n := len(prefix) + len(shared); n <= smallBody {
+		whole := append(append(make([]byte, 0, n), prefix...), shared...)
+		return func() io.ReadCloser { return io.NopCloser(bytes.NewReader(whole)) }
+	}
+	return func() io.ReadCloser { return &bodyReader{prefix: prefix, shared: shared} }
+}
+
 // attempt makes one POST and maps its answer.
-func (c *Client) attempt(ctx context.Context, ep *endpoint, id string, prefix, shared []byte) outcome {
+func (c *Client) attempt(ctx context.Context, ep *endpoint, id string, body func() io.ReadCloser, prefix, shared []byte) outcome {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	start := time.Now()
 
-	body := func() io.ReadCloser { return &bodyReader{prefix: prefix, shared: shared} }
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.url, body())
 	if err != nil {
 		o := outcome{reply: reply(451, 4, 3, 0, "bad webhook request"), invalid: err.Error(), err: err}
@@ -267,7 +354,7 @@ func (c *Client) attempt(ctx context.Context, ep *endpoint, id string, prefix, s
 		req.SetBasicAuth(ep.user, ep.pass)
 	}
 
-	resp, err := c.http.Do(req)
+	resp, err := c.send(req)
 	c.cfg.Metrics.request(time.Since(start))
 	if err != nil {
 		o := mapError(err)
