@@ -1,12 +1,9 @@
 package webhook_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -17,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/lmtp-webhook/lmtp-webhook/lmtp"
+	"github.com/lmtp-webhook/lmtp-webhook/lmtp/lmtptest"
 	"github.com/lmtp-webhook/lmtp-webhook/retry"
 	"github.com/lmtp-webhook/lmtp-webhook/webhook"
 )
@@ -158,97 +156,20 @@ func startBridgeCheck(t *testing.T, url, checkURL string, tweak func(*webhook.Co
 	return l.Addr().String()
 }
 
-// client speaks LMTP over a real socket, line by line.
-type client struct {
-	t *testing.T
-	c net.Conn
-	r *bufio.Reader
-}
-
-func dial(t *testing.T, addr string) *client {
+// dial connects an LMTP client to the bridge and checks its greeting.
+func dial(t *testing.T, addr string) *lmtptest.Client {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	t.Cleanup(func() { c.Close() })
-	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
-	cl := &client{t: t, c: c, r: bufio.NewReader(c)}
-	if g := cl.reply(); !strings.HasPrefix(g, "220 ") {
-		t.Fatalf("greeting: %q", g)
+	cl := lmtptest.Dial(t, addr)
+	if !strings.HasPrefix(cl.Greeting, "220 ") {
+		t.Fatalf("greeting: %q", cl.Greeting)
 	}
 	return cl
 }
 
-// reply reads one reply, possibly multi-line, and returns its last line.
-func (cl *client) reply() string {
-	cl.t.Helper()
-	for {
-		line, err := cl.r.ReadString('\n')
-		if err != nil {
-			cl.t.Fatalf("read reply: %v (got %q)", err, line)
-		}
-		line = strings.TrimRight(line, "\r\n")
-		if len(line) < 4 || line[3] != '-' {
-			return line
-		}
-	}
-}
-
-// cmd sends one command line and returns the reply's last line.
-func (cl *client) cmd(format string, args ...any) string {
-	cl.t.Helper()
-	fmt.Fprintf(cl.c, format+"\r\n", args...)
-	return cl.reply()
-}
-
-// expect sends a command and fails unless the reply starts with want.
-func (cl *client) expect(want, format string, args ...any) {
-	cl.t.Helper()
-	if got := cl.cmd(format, args...); !strings.HasPrefix(got, want) {
-		cl.t.Fatalf("%s: got %q, want %q...", fmt.Sprintf(format, args...), got, want)
-	}
-}
-
-// send runs a whole transaction and returns one reply per recipient.
-func (cl *client) send(from string, rcpts []string, msg string) []string {
-	cl.t.Helper()
-	cl.expect("250 ", "MAIL FROM:<%s>", from)
-	for _, r := range rcpts {
-		cl.expect("250 ", "RCPT TO:<%s>", r)
-	}
-	return cl.data(msg, len(rcpts))
-}
-
-// data sends DATA and the message, dot-stuffed, and reads n replies.
-func (cl *client) data(msg string, n int) []string {
-	cl.t.Helper()
-	cl.expect("354 ", "DATA")
-	msg = strings.ReplaceAll(msg, "\r\n", "\n")
-	var b strings.Builder
-	for line := range strings.SplitSeq(strings.TrimSuffix(msg, "\n"), "\n") {
-		if strings.HasPrefix(line, ".") {
-			b.WriteByte('.')
-		}
-		b.WriteString(line)
-		b.WriteString("\r\n")
-	}
-	b.WriteString(".\r\n")
-	if _, err := io.WriteString(cl.c, b.String()); err != nil {
-		cl.t.Fatalf("write data: %v", err)
-	}
-	replies := make([]string, n)
-	for i := range replies {
-		replies[i] = cl.reply()
-	}
-	return replies
-}
-
-func lhlo(t *testing.T, addr string) *client {
+// lhlo dials and introduces itself.
+func lhlo(t *testing.T, addr string) *lmtptest.Client {
 	t.Helper()
-	cl := dial(t, addr)
-	cl.expect("250 ", "LHLO client.test")
-	return cl
+	return lmtptest.LHLO(t, addr)
 }
 
 const simpleMessage = `From: Alice <alice@example.org>

@@ -61,7 +61,7 @@ func TestEnmimeCorpus(t *testing.T) {
 					t.Fatal(err)
 				}
 				before := len(rc.requests())
-				r := lhlo(t, addr).send("corpus@example.org", []string{"rcpt@example.com"}, string(data))
+				r := lhlo(t, addr).Send("corpus@example.org", []string{"rcpt@example.com"}, string(data))
 				if r[0] != "250 2.0.0 <rcpt@example.com> delivered" {
 					t.Fatalf("reply %q", r[0])
 				}
@@ -155,7 +155,7 @@ func TestGoldenPayloads(t *testing.T) {
 				from = "" // bounces come from the null sender
 			}
 			before := len(rc.requests())
-			r := lhlo(t, addr).send(from, []string{"rcpt+golden@example.com"}, string(data))
+			r := lhlo(t, addr).Send(from, []string{"rcpt+golden@example.com"}, string(data))
 			if r[0] != "250 2.0.0 <rcpt+golden@example.com> delivered" {
 				t.Fatalf("reply %q", r[0])
 			}

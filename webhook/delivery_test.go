@@ -60,7 +60,7 @@ func TestStatusMappingOverTheWire(t *testing.T) {
 		rcpts = append(rcpts, c.rcpt)
 	}
 	cl := lhlo(t, addr)
-	replies := cl.send("sender@example.org", rcpts, simpleMessage)
+	replies := cl.Send("sender@example.org", rcpts, simpleMessage)
 	for i, c := range cases {
 		if replies[i] != c.reply {
 			t.Errorf("%s: reply %q, want %q", c.rcpt, replies[i], c.reply)
@@ -70,7 +70,7 @@ func TestStatusMappingOverTheWire(t *testing.T) {
 		}
 	}
 	// The connection is still usable after the replies.
-	cl.expect("250 ", "NOOP")
+	cl.Expect("250 ", "NOOP")
 }
 
 func TestExplicitAnswerWins(t *testing.T) {
@@ -118,15 +118,15 @@ func TestExplicitAnswerWins(t *testing.T) {
 		rcpts = append(rcpts, w.rcpt)
 	}
 	cl := lhlo(t, addr)
-	replies := cl.send("", rcpts, simpleMessage)
+	replies := cl.Send("", rcpts, simpleMessage)
 	for i, w := range want {
 		if replies[i] != w.reply {
 			t.Errorf("%s: reply %q, want %q", w.rcpt, replies[i], w.reply)
 		}
 	}
 	// Nothing was injected into the protocol stream.
-	cl.expect("250 ", "NOOP")
-	cl.expect("221 ", "QUIT")
+	cl.Expect("250 ", "NOOP")
+	cl.Expect("221 ", "QUIT")
 }
 
 func TestPayloadArrives(t *testing.T) {
@@ -134,7 +134,7 @@ func TestPayloadArrives(t *testing.T) {
 	addr := startBridge(t, rc.srv.URL, nil)
 	cl := lhlo(t, addr)
 	rcpts := []string{"bob@example.com", "carol+orders@example.com"}
-	replies := cl.send("alice@example.org", rcpts, simpleMessage)
+	replies := cl.Send("alice@example.org", rcpts, simpleMessage)
 	for i, r := range replies {
 		if want := "250 2.0.0 <" + rcpts[i] + "> delivered"; r != want {
 			t.Errorf("reply %d: %q, want %q", i, r, want)
@@ -206,7 +206,7 @@ func TestPayloadArrives(t *testing.T) {
 	}
 
 	// The same bytes delivered again (the MTA's redelivery) carry the same ids.
-	replies = cl.send("alice@example.org", rcpts, simpleMessage)
+	replies = cl.Send("alice@example.org", rcpts, simpleMessage)
 	if replies[0][:3] != "250" {
 		t.Fatalf("second delivery: %v", replies)
 	}
@@ -215,7 +215,7 @@ func TestPayloadArrives(t *testing.T) {
 		t.Errorf("redelivery id %q, first %q", again[len(again)-1].Payload.ID, a.ID)
 	}
 	// Other bytes, other id.
-	cl.send("alice@example.org", rcpts[:1], simpleMessage+"P.S.\n")
+	cl.Send("alice@example.org", rcpts[:1], simpleMessage+"P.S.\n")
 	if last := rc.forRcpt(rcpts[0]); last[len(last)-1].Payload.ID == a.ID {
 		t.Errorf("a different message reused id %s", a.ID)
 	}
@@ -234,7 +234,7 @@ func TestRetriesKeepIDAndRefreshTimestamp(t *testing.T) {
 		c.Secret = []byte("0123456789abcdef0123456789abcdef")
 	})
 	cl := lhlo(t, addr)
-	replies := cl.send("a@example.org", []string{"r@example.com"}, simpleMessage)
+	replies := cl.Send("a@example.org", []string{"r@example.com"}, simpleMessage)
 	if replies[0] != "250 2.0.0 <r@example.com> delivered" {
 		t.Fatalf("reply %q", replies[0])
 	}
@@ -263,7 +263,7 @@ func TestRetryBudgetSpentGives451(t *testing.T) {
 		c.Retry.MaxAttempts = 4
 	})
 	cl := lhlo(t, addr)
-	replies := cl.send("a@example.org", []string{"r@example.com"}, simpleMessage)
+	replies := cl.Send("a@example.org", []string{"r@example.com"}, simpleMessage)
 	if replies[0] != "451 4.3.0 <r@example.com> webhook temporarily failed: 502 Bad Gateway" {
 		t.Fatalf("reply %q", replies[0])
 	}
@@ -283,7 +283,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 	})
 	addr := startBridge(t, rc.srv.URL, nil)
 	cl := lhlo(t, addr)
-	if r := cl.send("a@example.org", []string{"r@example.com"}, simpleMessage); r[0][:3] != "250" {
+	if r := cl.Send("a@example.org", []string{"r@example.com"}, simpleMessage); r[0][:3] != "250" {
 		t.Fatalf("reply %q", r[0])
 	}
 	reqs := rc.requests()
@@ -303,7 +303,7 @@ func TestRetryAfterBeyondBudgetIsNotWaited(t *testing.T) {
 	addr := startBridge(t, rc.srv.URL, nil)
 	cl := lhlo(t, addr)
 	start := time.Now()
-	r := cl.send("a@example.org", []string{"r@example.com"}, simpleMessage)
+	r := cl.Send("a@example.org", []string{"r@example.com"}, simpleMessage)
 	if r[0] != "451 4.3.0 <r@example.com> webhook temporarily failed: 503 Service Unavailable" {
 		t.Fatalf("reply %q", r[0])
 	}
@@ -338,7 +338,7 @@ func TestSlowRecipientDoesNotHoldBackOthers(t *testing.T) {
 		c.Timeout = 10 * time.Second
 	})
 	cl := lhlo(t, addr)
-	replies := cl.send("a@example.org", []string{"slow@example.com", "fast@example.com"}, simpleMessage)
+	replies := cl.Send("a@example.org", []string{"slow@example.com", "fast@example.com"}, simpleMessage)
 	want := []string{"250 2.0.0 <slow@example.com> delivered", "250 2.0.0 <fast@example.com> delivered"}
 	for i := range want {
 		if replies[i] != want[i] {
@@ -359,7 +359,7 @@ func TestUnreachableAndHangingWebhooks(t *testing.T) {
 	t.Run("refused", func(t *testing.T) {
 		addr := startBridge(t, dead, nil)
 		cl := lhlo(t, addr)
-		r := cl.send("a@example.org", []string{"r@example.com"}, simpleMessage)
+		r := cl.Send("a@example.org", []string{"r@example.com"}, simpleMessage)
 		if r[0] != "451 4.4.1 <r@example.com> webhook unreachable" {
 			t.Errorf("reply %q", r[0])
 		}
@@ -378,7 +378,7 @@ func TestUnreachableAndHangingWebhooks(t *testing.T) {
 			c.Retry.MaxAttempts = 2
 		})
 		cl := lhlo(t, addr)
-		r := cl.send("a@example.org", []string{"r@example.com"}, simpleMessage)
+		r := cl.Send("a@example.org", []string{"r@example.com"}, simpleMessage)
 		if r[0] != "451 4.4.1 <r@example.com> webhook timed out" {
 			t.Errorf("reply %q", r[0])
 		}
@@ -406,7 +406,7 @@ func TestBasicAuthAndExtraHeaders(t *testing.T) {
 		c.Headers = map[string]string{"X-Tenant": "acme"}
 	})
 	cl := lhlo(t, addr)
-	if r := cl.send("a@example.org", []string{"r@example.com"}, simpleMessage); r[0] != "250 2.0.0 <r@example.com> delivered" {
+	if r := cl.Send("a@example.org", []string{"r@example.com"}, simpleMessage); r[0] != "250 2.0.0 <r@example.com> delivered" {
 		t.Errorf("reply %q", r[0])
 	}
 }
@@ -425,7 +425,7 @@ func TestRedirects(t *testing.T) {
 	t.Run("307 followed with body", func(t *testing.T) {
 		addr := startBridge(t, hops.srv.URL+"/307", nil)
 		cl := lhlo(t, addr)
-		if r := cl.send("a@example.org", []string{"r@example.com"}, simpleMessage); r[0] != "250 2.0.0 <r@example.com> delivered" {
+		if r := cl.Send("a@example.org", []string{"r@example.com"}, simpleMessage); r[0] != "250 2.0.0 <r@example.com> delivered" {
 			t.Errorf("reply %q", r[0])
 		}
 		got := final.forRcpt("r@example.com")
@@ -436,7 +436,7 @@ func TestRedirects(t *testing.T) {
 	t.Run("loop", func(t *testing.T) {
 		addr := startBridge(t, hops.srv.URL+"/loop", nil)
 		cl := lhlo(t, addr)
-		if r := cl.send("a@example.org", []string{"loop@example.com"}, simpleMessage); r[0] != "451 4.3.0 <loop@example.com> webhook redirected too many times" {
+		if r := cl.Send("a@example.org", []string{"loop@example.com"}, simpleMessage); r[0] != "451 4.3.0 <loop@example.com> webhook redirected too many times" {
 			t.Errorf("reply %q", r[0])
 		}
 	})
@@ -462,7 +462,7 @@ func TestAttachmentsAndCharsets(t *testing.T) {
 		base64.StdEncoding.EncodeToString(png) + "\n" +
 		"--b1--\n"
 	cl := lhlo(t, addr)
-	if r := cl.send("andre@example.org", []string{"team@example.com"}, msg); r[0][:3] != "250" {
+	if r := cl.Send("andre@example.org", []string{"team@example.com"}, msg); r[0][:3] != "250" {
 		t.Fatalf("reply %q", r[0])
 	}
 	p := rc.requests()[0].Payload

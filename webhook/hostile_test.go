@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/lmtp-webhook/lmtp-webhook/lmtp"
+	"github.com/lmtp-webhook/lmtp-webhook/lmtp/lmtptest"
 	"github.com/lmtp-webhook/lmtp-webhook/webhook"
 )
 
@@ -47,9 +48,9 @@ func logTo(t *testing.T, buf *syncBuffer) func(*webhook.Config, *lmtp.Config) {
 
 // rawData sends DATA bytes exactly as given (line ends untouched), with
 // leading dots doubled and the end marker added.
-func (cl *client) rawData(data string, n int) []string {
-	cl.t.Helper()
-	cl.expect("354 ", "DATA")
+func rawData(t *testing.T, cl *lmtptest.Client, data string, n int) []string {
+	t.Helper()
+	cl.Expect("354 ", "DATA")
 	var b strings.Builder
 	for _, line := range strings.SplitAfter(data, "\n") {
 		if strings.HasPrefix(line, ".") {
@@ -61,12 +62,8 @@ func (cl *client) rawData(data string, n int) []string {
 		b.WriteString("\r\n")
 	}
 	b.WriteString(".\r\n")
-	io.WriteString(cl.c, b.String())
-	out := make([]string, n)
-	for i := range out {
-		out[i] = cl.reply()
-	}
-	return out
+	cl.Write(b.String())
+	return cl.Replies(n)
 }
 
 func TestHostileMessagesAreDeliveredValid(t *testing.T) {
@@ -159,10 +156,10 @@ func TestHostileMessagesAreDeliveredValid(t *testing.T) {
 			rc := newReceiver(t, nil)
 			addr := startBridge(t, rc.srv.URL, logTo(t, &logs))
 			cl := lhlo(t, addr)
-			cl.expect("250 ", "MAIL FROM:<>")
-			cl.expect("250 ", "RCPT TO:<r@x.test>")
-			cl.expect("250 ", "RCPT TO:<r@x.test>")
-			replies := cl.rawData(c.data, 2)
+			cl.Expect("250 ", "MAIL FROM:<>")
+			cl.Expect("250 ", "RCPT TO:<r@x.test>")
+			cl.Expect("250 ", "RCPT TO:<r@x.test>")
+			replies := rawData(t, cl, c.data, 2)
 			for _, r := range replies {
 				if r != "250 2.0.0 <r@x.test> delivered" {
 					t.Fatalf("reply %q", r)
@@ -220,7 +217,7 @@ func TestHugeAnswerBodyIsNotRead(t *testing.T) {
 	})
 	addr := startBridge(t, rc.srv.URL, nil)
 	cl := lhlo(t, addr)
-	if r := cl.send("a@x.test", []string{"r@x.test"}, simpleMessage); r[0] != "250 2.0.0 <r@x.test> delivered" {
+	if r := cl.Send("a@x.test", []string{"r@x.test"}, simpleMessage); r[0] != "250 2.0.0 <r@x.test> delivered" {
 		t.Errorf("reply %q", r[0])
 	}
 	if n := sent.Load(); n > 64<<20 {
@@ -269,14 +266,14 @@ func TestConnectionsAreReusedAndCapped(t *testing.T) {
 				list = append(list, fmt.Sprintf("s%d-r%d@x.test", s, i))
 			}
 			for range perSession {
-				for _, r := range cl.send("a@x.test", list, simpleMessage) {
+				for _, r := range cl.Send("a@x.test", list, simpleMessage) {
 					if !strings.HasPrefix(r, "250 ") {
 						t.Errorf("reply %q", r)
 						return
 					}
 				}
 			}
-			cl.expect("221 ", "QUIT")
+			cl.Expect("221 ", "QUIT")
 		})
 	}
 	wg.Wait()

@@ -232,7 +232,7 @@ func deliverAll(t *testing.T, tweak func(*webhook.Config, *lmtp.Config), from st
 	t.Helper()
 	rc := newReceiver(t, nil)
 	addr := startBridge(t, rc.srv.URL, tweak)
-	replies := lhlo(t, addr).send(from, rcpts, msg)
+	replies := lhlo(t, addr).Send(from, rcpts, msg)
 	for i, r := range replies {
 		if want := "250 2.0.0 <" + rcpts[i] + "> delivered"; r != want {
 			t.Fatalf("reply %q, want %q", r, want)
@@ -611,8 +611,8 @@ func TestCheckRequestsMatchSchema(t *testing.T) {
 	rc := newReceiver(t, nil)
 	addr := startBridge(t, rc.srv.URL, withChecker(t, cr.srv.URL, key))
 	cl := lhlo(t, addr)
-	cl.send("alice@example.org", []string{"bob@example.com", "carol@example.com"}, simpleMessage)
-	cl.send("", []string{"bob@example.com"}, simpleMessage)
+	cl.Send("alice@example.org", []string{"bob@example.com", "carol@example.com"}, simpleMessage)
+	cl.Send("", []string{"bob@example.com"}, simpleMessage)
 
 	reqs := cr.requests()
 	var got []string
@@ -716,7 +716,7 @@ func TestSpecRepliesOverTheWire(t *testing.T) {
 	for _, s := range statuses {
 		rcpts = append(rcpts, fmt.Sprintf("s%d@example.com", s))
 	}
-	replies := lhlo(t, addr).send("alice@example.org", rcpts, simpleMessage)
+	replies := lhlo(t, addr).Send("alice@example.org", rcpts, simpleMessage)
 	for i, s := range statuses {
 		w := want[s]
 		if exp := strings.Replace(w.reply, "<rcpt>", "<"+rcpts[i]+">", 1); replies[i] != exp {
@@ -741,12 +741,12 @@ func TestSpecCheckRepliesOverTheWire(t *testing.T) {
 	rc := newReceiver(t, nil)
 	addr := startBridge(t, rc.srv.URL, withChecker(t, cr.srv.URL, nil))
 	cl := lhlo(t, addr)
-	cl.expect("250 ", "MAIL FROM:<alice@example.org>")
+	cl.Expect("250 ", "MAIL FROM:<alice@example.org>")
 	for s, w := range want {
 		rcpt := fmt.Sprintf("s%d@example.com", s)
 		before := len(cr.requests())
 		exp := strings.Replace(w.reply, "<rcpt> ", "", 1)
-		if got := cl.cmd("RCPT TO:<%s>", rcpt); got != exp {
+		if got := cl.Cmd("RCPT TO:<%s>", rcpt); got != exp {
 			t.Errorf("HTTP %d at RCPT: reply %q, openapi.yaml says %q", s, got, exp)
 		}
 		if n := len(cr.requests()) - before; n != 1 {
@@ -754,7 +754,7 @@ func TestSpecCheckRepliesOverTheWire(t *testing.T) {
 		}
 	}
 	// 2xx accepts.
-	cl.expect("250 ", "RCPT TO:<s204@example.com>")
+	cl.Expect("250 ", "RCPT TO:<s204@example.com>")
 }
 
 // TestAnswerSchemaAgreesWithBridge sends answer bodies both to the Answer
@@ -810,7 +810,7 @@ func TestAnswerSchemaAgreesWithBridge(t *testing.T) {
 		io.WriteString(w, c.body)
 	})
 	addr := startBridge(t, rc.srv.URL, func(c *webhook.Config, _ *lmtp.Config) { c.Retry.MaxAttempts = 1 })
-	replies := lhlo(t, addr).send("alice@example.org", rcpts, simpleMessage)
+	replies := lhlo(t, addr).Send("alice@example.org", rcpts, simpleMessage)
 	for i, c := range cases {
 		if c.ctype == "application/json" || strings.HasSuffix(c.ctype, "+json") {
 			if got := k.valid(t, answerSchema, []byte(c.body)); got != c.valid {

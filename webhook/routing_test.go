@@ -35,7 +35,7 @@ func TestRoutesSendEachRecipientToItsURL(t *testing.T) {
 		addr := startBridge(t, def.srv.URL, func(c *webhook.Config, _ *lmtp.Config) { c.Routes = routes })
 		cl := lhlo(t, addr)
 		rcpts := []string{"support@shop.test", "Support+urgent@Shop.test", "anna@sales.test", "other@shop.test"}
-		for i, r := range cl.send("a@example.org", rcpts, simpleMessage) {
+		for i, r := range cl.Send("a@example.org", rcpts, simpleMessage) {
 			if !strings.HasPrefix(r, "250 ") {
 				t.Errorf("%s: %q", rcpts[i], r)
 			}
@@ -79,7 +79,7 @@ func TestRoutesSendEachRecipientToItsURL(t *testing.T) {
 	t.Run("unmatched go to WEBHOOK_URL", func(t *testing.T) {
 		addr := startBridge(t, def.srv.URL, func(c *webhook.Config, _ *lmtp.Config) { c.Routes = noCatchall })
 		cl := lhlo(t, addr)
-		cl.send("a@example.org", []string{"nobody@else.test"}, simpleMessage)
+		cl.Send("a@example.org", []string{"nobody@else.test"}, simpleMessage)
 		if n := len(def.forRcpt("nobody@else.test")); n != 1 {
 			t.Errorf("default receiver got %d requests", n)
 		}
@@ -169,16 +169,16 @@ func TestCheckAtMailAndRcpt(t *testing.T) {
 	addr := startBridgeCheck(t, rc.srv.URL, cs.srv.URL, nil)
 	cl := lhlo(t, addr)
 
-	cl.expect("550 5.7.1 sender blocked", "MAIL FROM:<spammer@bad.test>")
-	cl.expect("250 ", "MAIL FROM:<alice@good.test>")
-	cl.expect("550 5.1.1 no such recipient", "RCPT TO:<nobody@shop.test>")
-	cl.expect("452 4.2.2 mailbox full", "RCPT TO:<full@shop.test>")
+	cl.Expect("550 5.7.1 sender blocked", "MAIL FROM:<spammer@bad.test>")
+	cl.Expect("250 ", "MAIL FROM:<alice@good.test>")
+	cl.Expect("550 5.1.1 no such recipient", "RCPT TO:<nobody@shop.test>")
+	cl.Expect("452 4.2.2 mailbox full", "RCPT TO:<full@shop.test>")
 	// Faults of the check never refuse for good.
-	cl.expect("451 4.3.0 webhook temporarily failed", "RCPT TO:<broken@shop.test>")
-	cl.expect("451 4.4.1 webhook timed out", "RCPT TO:<slow@shop.test>")
-	cl.expect("451 4.3.0 webhook gave an invalid answer", "RCPT TO:<liar@shop.test>")
-	cl.expect("250 ", "RCPT TO:<bob@shop.test>")
-	replies := cl.data(simpleMessage, 1)
+	cl.Expect("451 4.3.0 webhook temporarily failed", "RCPT TO:<broken@shop.test>")
+	cl.Expect("451 4.4.1 webhook timed out", "RCPT TO:<slow@shop.test>")
+	cl.Expect("451 4.3.0 webhook gave an invalid answer", "RCPT TO:<liar@shop.test>")
+	cl.Expect("250 ", "RCPT TO:<bob@shop.test>")
+	replies := cl.Data(simpleMessage, 1)
 	if replies[0] != "250 2.0.0 <bob@shop.test> delivered" {
 		t.Errorf("reply %q", replies[0])
 	}

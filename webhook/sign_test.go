@@ -48,7 +48,7 @@ func TestSignaturesVerifyWithReferenceLibrary(t *testing.T) {
 		c.Secret = key
 		c.Retry.MaxAttempts = 2
 	})
-	if r := lhlo(t, addr).send("alice@example.org", []string{"bob@example.com"}, simpleMessage); r[0] != "250 2.0.0 <bob@example.com> delivered" {
+	if r := lhlo(t, addr).Send("alice@example.org", []string{"bob@example.com"}, simpleMessage); r[0] != "250 2.0.0 <bob@example.com> delivered" {
 		t.Fatalf("reply %q", r[0])
 	}
 	reqs := rc.requests()
@@ -121,7 +121,7 @@ func TestCheckRequestsAreSigned(t *testing.T) {
 	cr := newCheckRecorder(t)
 	rc := newReceiver(t, nil)
 	addr := startBridge(t, rc.srv.URL, withChecker(t, cr.srv.URL, key))
-	lhlo(t, addr).send("alice@example.org", []string{"bob@example.com"}, simpleMessage)
+	lhlo(t, addr).Send("alice@example.org", []string{"bob@example.com"}, simpleMessage)
 	wh, _ := standardwebhooks.NewWebhook(testSecret)
 	reqs := cr.requests()
 	if len(reqs) != 2 {
