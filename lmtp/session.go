@@ -47,14 +47,14 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	if s.srv.isDraining() {
 		return errShuttingDown
 	}
+	if opts != nil && s.srv.cfg.MaxMessageBytes > 0 && opts.Size > s.srv.cfg.MaxMessageBytes {
+		return smtp.ErrDataTooLarge
+	}
 	if c := s.srv.cfg.Checker; c != nil {
 		if r := c.Check(s.ctx(), CheckRequest{Stage: "mail", From: from, Helo: s.helo, RemoteAddr: s.conn.remote()}); r != nil {
 			s.log.Info().Str("from", from).Int("code", r.Code).Msg("sender refused by check")
 			return r
 		}
-	}
-	if opts != nil && s.srv.cfg.MaxMessageBytes > 0 && opts.Size > s.srv.cfg.MaxMessageBytes {
-		return smtp.ErrDataTooLarge
 	}
 	s.conn.busy.Store(true)
 	s.from = from

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -102,7 +103,7 @@ func (k *Checker) ask(ctx context.Context, body []byte) outcome {
 	resp, err := k.send(req)
 	if err != nil {
 		o := mapError(err)
-		o.err = err
+		o.err = fmt.Errorf("webhook: check %s: %w", k.ep.redacted, err)
 		return o
 	}
 	defer resp.Body.Close()

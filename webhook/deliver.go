@@ -4,7 +4,7 @@
 //
 // The message is parsed and encoded once; each recipient's body is a small
 // prefix (its id and address) followed by the shared bytes, streamed
-// without copying.
+// without copying them (a small body is sent from one copy, in one write).
 package webhook
 
 import (
@@ -358,7 +358,7 @@ func (c *Client) attempt(ctx context.Context, ep *endpoint, id string, body func
 	c.cfg.Metrics.request(time.Since(start))
 	if err != nil {
 		o := mapError(err)
-		o.err = err
+		o.err = fmt.Errorf("webhook: post %s: %w", ep.redacted, err)
 		return o
 	}
 	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
