@@ -85,8 +85,10 @@ type configError struct {
 	err error
 }
 
+// Error names the variable and what is wrong with it.
 func (e *configError) Error() string { return e.key + ": " + e.err.Error() }
 
+// Unwrap returns what is wrong.
 func (e *configError) Unwrap() error { return e.err }
 
 func loadConfig() (*config, error) {

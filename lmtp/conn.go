@@ -19,6 +19,7 @@ type listener struct {
 	srv *Server
 }
 
+// Accept returns the next client admitted.
 func (l *listener) Accept() (net.Conn, error) {
 	for {
 		nc, err := l.Listener.Accept()
@@ -72,6 +73,8 @@ type conn struct {
 	closeErr  error
 }
 
+// Read flushes the replies held back, then reads, failing a line longer
+// than the limit of the current mode.
 func (c *conn) Read(b []byte) (int, error) {
 	if err := c.flush(); err != nil {
 		return 0, err

@@ -260,10 +260,12 @@ func (s *Server) acceptsDomain(rcpt string) bool {
 // connection, a recovered panic) to zerolog.
 type smtpLogger struct{ log zerolog.Logger }
 
+// Printf logs one of go-smtp's reports as a warning.
 func (l smtpLogger) Printf(format string, v ...any) {
 	l.log.Warn().Str("component", "go-smtp").Msg(strings.TrimSpace(fmt.Sprintf(format, v...)))
 }
 
+// Println logs one of go-smtp's reports as a warning.
 func (l smtpLogger) Println(v ...any) {
 	l.log.Warn().Str("component", "go-smtp").Msg(strings.TrimSpace(fmt.Sprintln(v...)))
 }

@@ -34,6 +34,8 @@ type session struct {
 
 var _ smtp.LMTPSession = (*session)(nil)
 
+// Reset ends the transaction: after the replies to a message, at RSET
+// and at a new LHLO.
 func (s *session) Reset() {
 	s.from, s.sizeHint = "", 0
 	s.rcpts, s.counts = nil, nil
@@ -41,8 +43,11 @@ func (s *session) Reset() {
 	s.conn.busy.Store(false)
 }
 
+// Logout has nothing to free: the connection logs its own end.
 func (s *session) Logout() error { return nil }
 
+// Mail starts a transaction, unless draining, the SIZE declared is over
+// the limit, or the check refuses the sender.
 func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	if s.srv.isDraining() {
 		return errShuttingDown
@@ -64,6 +69,9 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	return nil
 }
 
+// Rcpt accepts a recipient of a served domain that the check does not
+// refuse; a repeated one is delivered once and answered as often as it
+// was given.
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if !s.srv.acceptsDomain(to) {
 		s.log.Info().Str("rcpt", to).Msg("recipient refused: domain not served")

@@ -46,8 +46,10 @@ type Clock interface {
 
 type realClock struct{}
 
+// Now is time.Now.
 func (realClock) Now() time.Time { return time.Now() }
 
+// Sleep waits on a timer or ctx, whichever ends first.
 func (realClock) Sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -67,8 +69,10 @@ type TemporaryError struct {
 	After time.Duration
 }
 
+// Error returns the cause's message.
 func (e *TemporaryError) Error() string { return e.Err.Error() }
 
+// Unwrap returns the cause, for errors.Is and errors.As.
 func (e *TemporaryError) Unwrap() error { return e.Err }
 
 // Temporary wraps err so that Do tries again, after the given delay when

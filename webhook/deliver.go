@@ -386,6 +386,7 @@ type bodyReader struct {
 	prefix, shared []byte
 }
 
+// Read copies from the prefix, then from the shared bytes.
 func (b *bodyReader) Read(p []byte) (int, error) {
 	n := copy(p, b.prefix)
 	b.prefix = b.prefix[n:]
@@ -397,6 +398,7 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 	return n + m, nil
 }
 
+// Close does nothing: the bytes belong to the message.
 func (b *bodyReader) Close() error { return nil }
 
 func (c *Client) endpointFor(rcpt string) *endpoint {

@@ -25,6 +25,7 @@ type counter struct {
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
+// ServeHTTP counts a delivery, or answers GET /count.
 func (c *counter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodGet && r.URL.Path == "/count" {
 		w.Header().Set("Content-Type", "application/json")

@@ -154,6 +154,7 @@ func (h *handler) printf(format string, args ...any) {
 	fmt.Fprintf(h.out, format, args...)
 }
 
+// ServeHTTP verifies, dedupes, prints and answers one delivery.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
