@@ -558,3 +558,39 @@ func TestEachReplyLeavesAsSoonAsItIsKnown(t *testing.T) {
 		t.Errorf("second reply %q", r)
 	}
 }
+
+func TestBDAT(t *testing.T) {
+	d := &deliverer{reply: func(_ context.Context, _ *lmtp.Message, rcpt string) *smtp.SMTPError {
+		if rcpt == "no@x.test" {
+			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no"}
+		}
+		return nil
+	}}
+	addr, _ := start(t, d, func(c *lmtp.Config) { c.MaxMessageBytes = 100 })
+	cl := lmtptest.LHLO(t, addr)
+	cl.Expect("250 ", "MAIL FROM:<a@x.test>")
+	cl.Expect("250 ", "RCPT TO:<yes@x.test>")
+	cl.Expect("250 ", "RCPT TO:<no@x.test>")
+	first, last := "Subject: chunks\r\n\r\n", "first line\r\nsecond\r\n"
+	cl.Write(fmt.Sprintf("BDAT %d\r\n%s", len(first), first))
+	if r := cl.Reply(); !strings.HasPrefix(r, "250 ") {
+		t.Fatalf("first chunk: %q", r)
+	}
+	cl.Write(fmt.Sprintf("BDAT %d LAST\r\n%s", len(last), last))
+	got := cl.Replies(2)
+	if got[0] != "250 2.0.0 <yes@x.test> OK: queued" || got[1] != "550 5.1.1 <no@x.test> no" {
+		t.Errorf("replies %q", got)
+	}
+	if m := d.messages(); len(m) != 1 || string(m[0].Data) != first+last {
+		t.Errorf("messages %+v", m)
+	}
+	// Over the limit in chunks: refused, and the session goes on.
+	cl.Expect("250 ", "MAIL FROM:<a@x.test>")
+	cl.Expect("250 ", "RCPT TO:<yes@x.test>")
+	big := strings.Repeat("x", 101)
+	cl.Write(fmt.Sprintf("BDAT %d LAST\r\n%s", len(big), big))
+	if r := cl.Reply(); !strings.HasPrefix(r, "552 5.3.4") {
+		t.Errorf("oversize chunk: %q", r)
+	}
+	cl.Expect("250 ", "NOOP")
+}
