@@ -29,6 +29,8 @@ import (
 // Version goes into the User-Agent header.
 var Version = "dev"
 
+func userAgent() string { return "lmtp-webhook/" + Version }
+
 // Config says where and how deliveries are made.
 type Config struct {
 	// URL receives every delivery without a route of its own. User
@@ -342,13 +344,15 @@ func (c *Client) attempt(ctx context.Context, ep *endpoint, id string, body func
 	for k, v := range c.cfg.Headers {
 		h.Set(k, v)
 	}
-	h.Set("Content-Type", "application/json")
-	h.Set("User-Agent", "lmtp-webhook/"+Version)
-	h.Set("webhook-id", id)
+	// Keys in canonical form, assigned directly: Set would canonicalize
+	// each one again on every request.
+	h["Content-Type"] = []string{"application/json"}
+	h["User-Agent"] = []string{userAgent()}
+	h["Webhook-Id"] = []string{id}
 	ts := time.Now()
-	h.Set("webhook-timestamp", strconv.FormatInt(ts.Unix(), 10))
+	h["Webhook-Timestamp"] = []string{strconv.FormatInt(ts.Unix(), 10)}
 	if c.cfg.Secret != nil {
-		h.Set("webhook-signature", signer{key: c.cfg.Secret}.sign(id, ts, prefix, shared))
+		h["Webhook-Signature"] = []string{signer{key: c.cfg.Secret}.sign(id, ts, prefix, shared)}
 	}
 	if ep.basic {
 		req.SetBasicAuth(ep.user, ep.pass)

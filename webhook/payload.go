@@ -532,9 +532,8 @@ var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadd
 // recipient only, so that it survives retries, restarts and the MTA's
 // redeliveries.
 func deliveryID(sum [sha256.Size]byte, rcpt string) string {
-	h := sha256.New()
-	h.Write(sum[:])
-	h.Write([]byte{0})
-	h.Write([]byte(rcpt))
-	return "msg_" + idEncoding.EncodeToString(h.Sum(nil)[:20])
+	var scratch [sha256.Size + 1 + 64]byte
+	in := append(append(append(scratch[:0], sum[:]...), 0), rcpt...)
+	id := sha256.Sum256(in)
+	return "msg_" + idEncoding.EncodeToString(id[:20])
 }
