@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
@@ -413,13 +414,11 @@ func healthcheck() int {
 	return 0
 }
 
+// redact hides the password of a URL for the logs.
 func redact(raw string) string {
-	if i := strings.Index(raw, "://"); i >= 0 {
-		if at := strings.IndexByte(raw[i+3:], '@'); at >= 0 {
-			if slash := strings.IndexByte(raw[i+3:], '/'); slash < 0 || at < slash {
-				return raw[:i+3] + "xxxxx@" + raw[i+3+at+1:]
-			}
-		}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
 	}
-	return raw
+	return u.Redacted()
 }

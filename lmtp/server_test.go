@@ -246,17 +246,7 @@ func TestConnectionLimitFreesSlots(t *testing.T) {
 	}
 	a.Expect("221 ", "QUIT")
 	// The slot comes back once the server has seen a leave.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		d := lmtptest.Dial(t, addr)
-		if strings.HasPrefix(d.Greeting, "220 ") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("slot not freed: %q", d.Greeting)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitDial(t, addr)
 }
 
 func TestLineLengths(t *testing.T) {

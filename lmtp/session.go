@@ -133,7 +133,7 @@ func (s *session) LMTPData(r io.Reader, status smtp.StatusCollector) error {
 		ReceivedAt: receivedAt,
 	}
 	var tally [6]atomic.Int64 // replies by class; report runs concurrently
-	ctx := s.log.WithContext(s.srv.deliverCtx)
+	ctx := s.ctx()
 	s.srv.cfg.Deliverer.Deliver(ctx, msg, func(i int, reply *smtp.SMTPError) {
 		s.srv.cfg.Metrics.replied(time.Since(receivedAt))
 		rcpt := s.rcpts[i]
@@ -179,6 +179,8 @@ func (s *session) readData(r io.Reader) ([]byte, error) {
 	return data, err
 }
 
+// ctx is the context of the session's work: it carries the connection's
+// logger and ends only when a drain runs out of time.
 func (s *session) ctx() context.Context {
 	return s.log.WithContext(s.srv.deliverCtx)
 }

@@ -5,9 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
-	"fmt"
 	"io"
-	"net/http"
 	"strconv"
 	"time"
 
@@ -32,11 +30,9 @@ type CheckPayload struct {
 // Checker asks CHECK_URL about each sender and recipient before any data
 // is sent. It implements lmtp.Checker.
 type Checker struct {
+	client  *Client
 	ep      *endpoint
 	timeout time.Duration
-	secret  []byte
-	headers map[string]string
-	send    func(*http.Request) (*http.Response, error)
 }
 
 var _ lmtp.Checker = (*Checker)(nil)
@@ -51,7 +47,7 @@ func (c *Client) NewChecker(url string, timeout time.Duration) (*Checker, error)
 	if timeout <= 0 {
 		timeout = 5 * time.Second
 	}
-	return &Checker{ep: ep, timeout: timeout, secret: c.cfg.Secret, headers: c.cfg.Headers, send: c.send}, nil
+	return &Checker{client: c, ep: ep, timeout: timeout}, nil
 }
 
 // Check makes one request, without retries: a fault gives a 4xx reply so
@@ -78,44 +74,8 @@ func (k *Checker) Check(ctx context.Context, req lmtp.CheckRequest) *smtp.SMTPEr
 }
 
 func (k *Checker) ask(ctx context.Context, body []byte) outcome {
-	ctx, cancel := context.WithTimeout(ctx, k.timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, k.ep.url, bytes.NewReader(body))
-	if err != nil {
-		return outcome{reply: reply(451, 4, 3, 0, "bad check request"), invalid: err.Error(), err: err}
-	}
-	h := req.Header
-	for name, v := range k.headers {
-		h.Set(name, v)
-	}
-	h.Set("Content-Type", "application/json")
-	h.Set("User-Agent", "lmtp-webhook/"+Version)
-	ts := time.Now()
-	id := checkID(body, ts)
-	h.Set("webhook-id", id)
-	h.Set("webhook-timestamp", strconv.FormatInt(ts.Unix(), 10))
-	if k.secret != nil {
-		h.Set("webhook-signature", signer{key: k.secret}.sign(id, ts, body))
-	}
-	if k.ep.basic {
-		req.SetBasicAuth(k.ep.user, k.ep.pass)
-	}
-	resp, err := k.send(req)
-	if err != nil {
-		o := mapError(err)
-		o.err = fmt.Errorf("webhook: check %s: %w", k.ep.redacted, err)
-		return o
-	}
-	defer resp.Body.Close()
-	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
-	if err != nil {
-		o := mapError(err)
-		o.status, o.err = resp.StatusCode, err
-		return o
-	}
-	o := mapResponse(resp.StatusCode, resp.Header, answer, time.Now())
-	o.status = resp.StatusCode
-	return o
+	id := checkID(body, time.Now())
+	return k.client.post(ctx, k.ep, k.timeout, id, func() io.ReadCloser { return io.NopCloser(bytes.NewReader(body)) }, body)
 }
 
 // checkID names one check request; checks are not retried, so it only

@@ -327,18 +327,30 @@ func newBody(prefix, shared []byte) func() io.ReadCloser {
 	return func() io.ReadCloser { return &bodyReader{prefix: prefix, shared: shared} }
 }
 
-// attempt makes one POST and maps its answer.
+// attempt makes one delivery POST and maps its answer.
 func (c *Client) attempt(ctx context.Context, ep *endpoint, id string, body func() io.ReadCloser, prefix, shared []byte) outcome {
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
-	defer cancel()
 	start := time.Now()
+	o := c.post(ctx, ep, c.cfg.Timeout, id, body, prefix, shared)
+	c.cfg.Metrics.request(time.Since(start))
+	return o
+}
+
+// post sends one signed POST to ep within timeout and maps its answer.
+// The body is made by body, for each redirect too; pieces are its bytes,
+// in order, for the signature.
+func (c *Client) post(ctx context.Context, ep *endpoint, timeout time.Duration, id string, body func() io.ReadCloser, pieces ...[]byte) outcome {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.url, body())
 	if err != nil {
-		o := outcome{reply: reply(451, 4, 3, 0, "bad webhook request"), invalid: err.Error(), err: err}
-		return o
+		return outcome{reply: reply(451, 4, 3, 0, "bad webhook request"), invalid: err.Error(), err: err}
 	}
-	req.ContentLength = int64(len(prefix) + len(shared))
+	n := 0
+	for _, p := range pieces {
+		n += len(p)
+	}
+	req.ContentLength = int64(n)
 	req.GetBody = func() (io.ReadCloser, error) { return body(), nil }
 	h := req.Header
 	for k, v := range c.cfg.Headers {
@@ -352,14 +364,13 @@ func (c *Client) attempt(ctx context.Context, ep *endpoint, id string, body func
 	ts := time.Now()
 	h["Webhook-Timestamp"] = []string{strconv.FormatInt(ts.Unix(), 10)}
 	if c.cfg.Secret != nil {
-		h["Webhook-Signature"] = []string{signer{key: c.cfg.Secret}.sign(id, ts, prefix, shared)}
+		h["Webhook-Signature"] = []string{signer{key: c.cfg.Secret}.sign(id, ts, pieces...)}
 	}
 	if ep.basic {
 		req.SetBasicAuth(ep.user, ep.pass)
 	}
 
 	resp, err := c.send(req)
-	c.cfg.Metrics.request(time.Since(start))
 	if err != nil {
 		o := mapError(err)
 		o.err = fmt.Errorf("webhook: post %s: %w", ep.redacted, err)
@@ -376,7 +387,7 @@ func (c *Client) attempt(ctx context.Context, ep *endpoint, id string, body func
 		// The answer broke off: whatever the status said, the outcome is
 		// uncertain, so try again.
 		o := mapError(err)
-		o.status, o.err = resp.StatusCode, fmt.Errorf("webhook: read answer: %w", err)
+		o.status, o.err = resp.StatusCode, fmt.Errorf("webhook: read answer from %s: %w", ep.redacted, err)
 		return o
 	}
 	o := mapResponse(resp.StatusCode, resp.Header, answer, time.Now())
