@@ -3,9 +3,12 @@
 # run on this machine. It builds the bridge and the helpers under bench/,
 # then measures:
 #
-#   1. smtp-source -L -s 20 -m N -l 4096 against smtp-sink -L (the ceiling)
-#      and against the bridge posting to bench/receiver;
-#   2. the same with 5 recipients per message (-r 5);
+#   1. smtp-source -L -s 20 -m N -l 4096 against smtp-sink -L (the ceiling),
+#      against bench/floor (the least a go-smtp and net/http bridge can do:
+#      raw bytes POSTed per recipient, nothing parsed, encoded or logged)
+#      and against the bridge, both posting to bench/receiver;
+#   2. the same with 5 recipients per message (-r 5); the time each extra
+#      recipient adds is compared with the floor's;
 #   3. one large message (20 MiB, one big attachment) to 5 recipients,
 #      on a fresh bridge: peak RSS, and goroutines, open fds and memory
 #      before and after.
@@ -54,6 +57,7 @@ else
   go build -o "$OUT/lmtp-webhook" .
 fi
 go build -o "$OUT/receiver" ./bench/receiver
+go build -o "$OUT/floor" ./bench/floor
 go build -o "$OUT/bigmsg" ./bench/bigmsg
 go build -o "$OUT/scrape" ./bench/scrape
 
@@ -91,6 +95,11 @@ pids+=("$SINKPID")
 wait_port "$RPORT"
 wait_port "$SPORT"
 RECV=http://127.0.0.1:$RPORT
+free_port; FPORT=$PORT
+"$OUT/floor" -listen "127.0.0.1:$FPORT" -url "$RECV/floor" 2>"$OUT/floor.log" &
+FLOORPID=$!
+pids+=("$FLOORPID")
+wait_port "$FPORT"
 
 # start_bridge starts a bridge with default settings posting to the
 # receiver; it sets BPID, BPORT and METRICS.
@@ -138,16 +147,18 @@ COUNT_OK=1
 # --- small messages ----------------------------------------------------
 say "warming up"
 N=200 source_run "$SPORT" 1 >/dev/null
+N=200 source_run "$FPORT" 5 >/dev/null
 N=200 source_run "$BPORT" 5 >/dev/null
 
-# Each round runs the sink then the bridge under the same load, and the
-# ratio is taken per round, so that a change in the machine's background
-# load between rounds shifts both sides alike.
-declare -A T LAT RATIO CPUMS
-for r in 1 5; do
-  sink_times="" bridge_times="" ratios="" cpus="" lat=""
-  for round in $(seq "$ROUNDS"); do
+# Each round runs the sink, the floor and the bridge with 1 recipient,
+# then again with 5, and every ratio is taken within a round, so that a
+# change in the machine's background load between rounds shifts all sides
+# alike. The medians of the per-round figures are reported.
+declare -A TIMES RATIOS CPUS LAT W
+for round in $(seq "$ROUNDS"); do
+  for r in 1 5; do
     st=$(source_run "$SPORT" "$r")
+    ft=$(source_run "$FPORT" "$r")
     curl -fsS "$METRICS" >"$OUT/metrics.before"
     before=$(delivered)
     c0=$(cpu "$BPID")
@@ -161,19 +172,27 @@ for r in 1 5; do
       say "COUNT MISMATCH: $r rcpt round $round: receiver counted $got deliveries, want $want"
       COUNT_OK=0
     fi
-    sink_times+=" $st" bridge_times+=" $bt"
-    ratios+=" $(awk -v a="$bt" -v b="$st" 'BEGIN { printf "%.3f", a / b }')"
-    cpus+=" $(awk -v a="$c0" -v b="$c1" -v n="$N" 'BEGIN { printf "%.3f", (b - a) * 1000 / n }')"
-    lat="$("$OUT/scrape" quantiles "$OUT/metrics.before" "$OUT/metrics.after")"
-    say "  ${r} rcpt round $round: sink ${st}s bridge ${bt}s (x${ratios##* }, bridge CPU ${cpus##* } ms/msg)  $lat  deliveries $got/$want"
+    TIMES[sink$r]+=" $st" TIMES[floor$r]+=" $ft" TIMES[bridge$r]+=" $bt"
+    W[sink$r]=$st W[floor$r]=$ft W[bridge$r]=$bt
+    RATIOS[sink$r]+=" $(awk -v a="$bt" -v b="$st" 'BEGIN { printf "%.3f", a / b }')"
+    RATIOS[floorsink$r]+=" $(awk -v a="$ft" -v b="$st" 'BEGIN { printf "%.3f", a / b }')"
+    cpu_ms=$(awk -v a="$c0" -v b="$c1" -v n="$N" 'BEGIN { printf "%.3f", (b - a) * 1000 / n }')
+    CPUS[$r]+=" $cpu_ms"
+    LAT[$r]="$("$OUT/scrape" quantiles "$OUT/metrics.before" "$OUT/metrics.after")"
+    say "  round $round, $r rcpt: sink ${st}s floor ${ft}s bridge ${bt}s (bridge CPU $cpu_ms ms/msg)  ${LAT[$r]}  deliveries $got/$want"
   done
-  T[sink$r]=$(echo "$sink_times" | median)
-  T[bridge$r]=$(echo "$bridge_times" | median)
-  RATIO[$r]=$(echo "$ratios" | median)
-  CPUMS[$r]=$(echo "$cpus" | median)
-  LAT[$r]=$lat
+  # Within the round: 5 recipients against 1, and the wall time each
+  # extra recipient adds, in microseconds.
+  for side in sink floor bridge; do
+    a=${W[${side}1]} b=${W[${side}5]}
+    RATIOS[five$side]+=" $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", b / a }')"
+    RATIOS[extra$side]+=" $(awk -v a="$a" -v b="$b" -v n="$N" 'BEGIN { printf "%.1f", (b - a) * 1e6 / n / 4 }')"
+  done
 done
+med() { echo "${RATIOS[$1]}" | median; }
 stop_bridge
+kill "$FLOORPID" # its keep-alive connections to the receiver go with it
+wait "$FLOORPID" 2>/dev/null || true
 
 # --- one large message -------------------------------------------------
 say "large message: $BIG bytes to 5 recipients, fresh bridge"
@@ -229,14 +248,24 @@ echo "lmtp-webhook benchmark: $(nproc) cores, $SESSIONS sessions, $N messages of
 echo
 printf '%-22s %8s %8s %13s %10s %12s  %s\n' run seconds "msgs/s" "deliveries/s" "x sink" "CPU ms/msg" "end of DATA to reply (last round)"
 for r in 1 5; do
-  printf '%-22s %8s %8s %13s %10s %12s\n' "smtp-sink -L, $r rcpt" "${T[sink$r]}" "$(rate "$N" "${T[sink$r]}")" \
-    "$(rate $((N * r)) "${T[sink$r]}")" "1" ""
-  printf '%-22s %8s %8s %13s %10s %12s  %s\n' "bridge, $r rcpt" "${T[bridge$r]}" "$(rate "$N" "${T[bridge$r]}")" \
-    "$(rate $((N * r)) "${T[bridge$r]}")" "${RATIO[$r]}" "${CPUMS[$r]}" "${LAT[$r]}"
+  for side in sink floor bridge; do
+    t=$(echo "${TIMES[$side$r]}" | median)
+    case $side in
+    sink) name="smtp-sink -L" x=1 c="" l="" ;;
+    floor) name="floor" x=$(med "floorsink$r") c="" l="" ;;
+    bridge) name="bridge" x=$(med "sink$r") c=$(echo "${CPUS[$r]}" | median) l=${LAT[$r]} ;;
+    esac
+    printf '%-22s %8s %8s %13s %10s %12s  %s\n' "$name, $r rcpt" "$t" "$(rate "$N" "$t")" "$(rate $((N * r)) "$t")" "$x" "$c" "$l"
+  done
 done
 echo
-echo "bridge 1 rcpt / sink 1 rcpt:    ${RATIO[1]}  (median of per-round ratios; target <= 3)"
-echo "bridge 5 rcpt / bridge 1 rcpt:  $(ratio "${T[bridge5]}" "${T[bridge1]}")  (target <= 1.67)"
+echo "bridge 1 rcpt / sink 1 rcpt:    $(med sink1)  (target <= 3)"
+echo "bridge 5 rcpt / bridge 1 rcpt:  $(med fivebridge)  (target <= 1.67)"
+echo "floor 5 rcpt / floor 1 rcpt:    $(med fivefloor)  (raw bytes POSTed per recipient, nothing else)"
+echo "sink 5 rcpt / sink 1 rcpt:      $(med fivesink)"
+echo "wall time per extra recipient:  sink $(med extrasink) us, floor $(med extrafloor) us, bridge $(med extrabridge) us" \
+  "= $(ratio "$(med extrabridge)" "$(med extrafloor)") x the floor's"
+echo "(all ratios: medians of the ratios within each round)"
 echo
 echo "large message: $big"
 echo "  peak RSS (VmHWM) of a fresh bridge: $(mib "$peak") MiB = $(ratio "$peak" "$BIG") x message size  (target <= 4)"
