@@ -38,20 +38,24 @@ func (w *jsonWriter) str(s string) {
 	w.buf = appendJSONStr(w.buf, s)
 }
 
-func (w *jsonWriter) strs(list []string) {
+// list writes a JSON array of list's elements, each written by elem, or
+// null for a nil slice, as encoding/json does.
+func list[T any](w *jsonWriter, list []T, elem func(*T)) {
 	if list == nil {
 		w.raw("null")
 		return
 	}
 	w.raw("[")
-	for i, s := range list {
+	for i := range list {
 		if i > 0 {
 			w.raw(",")
 		}
-		w.str(s)
+		elem(&list[i])
 	}
 	w.raw("]")
 }
+
+func (w *jsonWriter) strs(l []string) { list(w, l, func(s *string) { w.str(*s) }) }
 
 // bytes writes b as encoding/json does: base64 in quotes, null when nil.
 func (w *jsonWriter) bytes(b []byte) {
@@ -107,35 +111,18 @@ func (w *jsonWriter) time(t time.Time) {
 	w.buf = append(b, '"')
 }
 
-func (w *jsonWriter) addresses(list []Address) {
-	if list == nil {
-		w.raw("null")
-		return
-	}
-	w.raw("[")
-	for i, a := range list {
-		if i > 0 {
-			w.raw(",")
-		}
+func (w *jsonWriter) addresses(l []Address) {
+	list(w, l, func(a *Address) {
 		w.raw(`{"name":`)
 		w.str(a.Name)
 		w.raw(`,"address":`)
 		w.str(a.Address)
 		w.raw("}")
-	}
-	w.raw("]")
+	})
 }
 
-func (w *jsonWriter) attachments(list []Attachment) {
-	if list == nil {
-		w.raw("null")
-		return
-	}
-	w.raw("[")
-	for i, a := range list {
-		if i > 0 {
-			w.raw(",")
-		}
+func (w *jsonWriter) attachments(l []Attachment) {
+	list(w, l, func(a *Attachment) {
 		w.raw(`{"filename":`)
 		w.str(a.Filename)
 		w.raw(`,"content_type":`)
@@ -153,8 +140,7 @@ func (w *jsonWriter) attachments(list []Attachment) {
 			w.bytes(a.Content)
 		}
 		w.raw("}")
-	}
-	w.raw("]")
+	})
 }
 
 // shared writes everything after a recipient's own fields: the rest of the
@@ -175,22 +161,13 @@ func (w *jsonWriter) shared(env *sharedEnvelope, m *Message) {
 	w.raw(`},"received_at":`)
 	w.time(m.ReceivedAt)
 	w.raw(`,"headers":`)
-	if m.Headers == nil {
-		w.raw("null")
-	} else {
-		w.raw("[")
-		for i, h := range m.Headers {
-			if i > 0 {
-				w.raw(",")
-			}
-			w.raw(`{"name":`)
-			w.str(h.Name)
-			w.raw(`,"value":`)
-			w.str(h.Value)
-			w.raw("}")
-		}
-		w.raw("]")
-	}
+	list(w, m.Headers, func(h *Header) {
+		w.raw(`{"name":`)
+		w.str(h.Name)
+		w.raw(`,"value":`)
+		w.str(h.Value)
+		w.raw("}")
+	})
 	w.raw(`,"message_id":`)
 	w.str(m.MessageID)
 	w.raw(`,"subject":`)
@@ -226,24 +203,15 @@ func (w *jsonWriter) shared(env *sharedEnvelope, m *Message) {
 	w.raw(`,"inlines":`)
 	w.attachments(m.Inlines)
 	w.raw(`,"errors":`)
-	if m.Errors == nil {
-		w.raw("null")
-	} else {
-		w.raw("[")
-		for i, e := range m.Errors {
-			if i > 0 {
-				w.raw(",")
-			}
-			w.raw(`{"name":`)
-			w.str(e.Name)
-			w.raw(`,"detail":`)
-			w.str(e.Detail)
-			w.raw(`,"severe":`)
-			w.bool(e.Severe)
-			w.raw("}")
-		}
-		w.raw("]")
-	}
+	list(w, m.Errors, func(e *ParseError) {
+		w.raw(`{"name":`)
+		w.str(e.Name)
+		w.raw(`,"detail":`)
+		w.str(e.Detail)
+		w.raw(`,"severe":`)
+		w.bool(e.Severe)
+		w.raw("}")
+	})
 	if len(m.Raw) > 0 {
 		w.raw(`,"raw":`)
 		w.bytes(m.Raw)
