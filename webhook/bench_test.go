@@ -2,20 +2,18 @@ package webhook
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/lmtp-webhook/lmtp-webhook/bench/largemsg"
 	"github.com/lmtp-webhook/lmtp-webhook/lmtp"
 	"github.com/lmtp-webhook/lmtp-webhook/retry"
 )
@@ -44,60 +42,8 @@ func benchInputs() []benchInput {
 	return []benchInput{
 		{"small", read("small.eml")},
 		{"multipart", read("multipart.eml")},
-		{"large", func(*testing.B) []byte { return largeMessage(20 << 20) }},
+		{"large", func(*testing.B) []byte { return largemsg.Build(20 << 20) }},
 	}
-}
-
-// largeMessage builds a message of exactly size bytes: a short text part
-// and one base64 attachment of pseudo-random bytes (like a PDF or an
-// archive), the same for the same size. bench/bigmsg builds the same.
-func largeMessage(size int) []byte {
-	const boundary = "=_bench_boundary_0"
-	head := "From: Bench Sender <sender@example.org>\r\n" +
-		"To: Bench <user0@example.com>\r\n" +
-		"Subject: =?UTF-8?Q?Quarterly_report_=E2=80=94_attached?=\r\n" +
-		"Date: Mon, 02 Jun 2025 10:00:00 +0000\r\n" +
-		"Message-ID: <bench.large@example.org>\r\n" +
-		"MIME-Version: 1.0\r\n" +
-		"Content-Type: multipart/mixed; boundary=\"" + boundary + "\"\r\n\r\n" +
-		"--" + boundary + "\r\n" +
-		"Content-Type: text/plain; charset=utf-8\r\n\r\n" +
-		"Please find the report attached.\r\n"
-	part := "\r\n--" + boundary + "\r\n" +
-		"Content-Type: application/pdf; name=\"report.pdf\"\r\n" +
-		"Content-Disposition: attachment; filename=\"report.pdf\"\r\n" +
-		"Content-Transfer-Encoding: base64\r\n\r\n"
-	tail := "\r\n--" + boundary + "--\r\n"
-	encodedLen := func(n int) int {
-		return base64.StdEncoding.EncodedLen(n) + 2*((n+56)/57-1)
-	}
-	room := size - len(head) - len(part) - len(tail)
-	n := max(room/78*57, 0)
-	for encodedLen(n+1) <= room {
-		n++
-	}
-	for n > 0 && room-encodedLen(n) == 1 {
-		n--
-	}
-	filler := ""
-	if r := room - encodedLen(n); r >= 2 {
-		filler = strings.Repeat("-", r-2) + "\r\n"
-	}
-	raw := make([]byte, n)
-	_, _ = rand.NewChaCha8([32]byte{'b', 'e', 'n', 'c', 'h'}).Read(raw)
-	msg := make([]byte, 0, size)
-	msg = append(msg, head...)
-	msg = append(msg, filler...)
-	msg = append(msg, part...)
-	for len(raw) > 0 {
-		line := raw[:min(57, len(raw))]
-		raw = raw[len(line):]
-		msg = base64.StdEncoding.AppendEncode(msg, line)
-		if len(raw) > 0 {
-			msg = append(msg, '\r', '\n')
-		}
-	}
-	return append(msg, tail...)
 }
 
 func benchMessage(data []byte, rcpts int) *lmtp.Message {

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/lmtp-webhook/lmtp-webhook/bench/largemsg"
 )
 
 // referenceShared is the shared JSON as encoding/json writes it: the
@@ -63,7 +65,7 @@ func TestEncodeMatchesEncodingJSON(t *testing.T) {
 	if len(files) == 0 {
 		t.Fatal("no messages under testdata")
 	}
-	inputs := map[string][]byte{"generated-large": largeMessage(1 << 20)}
+	inputs := map[string][]byte{"generated-large": largemsg.Build(1 << 20)}
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {

@@ -10,15 +10,15 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"encoding/base64"
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/lmtp-webhook/lmtp-webhook/bench/largemsg"
 )
 
 func main() {
@@ -30,7 +30,7 @@ func main() {
 	out := flag.String("out", "", "write the message to this file and exit")
 	flag.Parse()
 
-	msg := Build(*size)
+	msg := largemsg.Build(*size)
 	if *out != "" {
 		if err := os.WriteFile(*out, msg, 0o644); err != nil {
 			fail(err)
@@ -60,63 +60,6 @@ func main() {
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "bigmsg:", err)
 	os.Exit(1)
-}
-
-// Build returns a message of exactly size bytes (for sizes above a few
-// KiB), the same for the same size.
-func Build(size int) []byte {
-	const boundary = "=_bench_boundary_0"
-	head := "From: Bench Sender <sender@example.org>\r\n" +
-		"To: Bench <user0@example.com>\r\n" +
-		"Subject: =?UTF-8?Q?Quarterly_report_=E2=80=94_attached?=\r\n" +
-		"Date: Mon, 02 Jun 2025 10:00:00 +0000\r\n" +
-		"Message-ID: <bench.large@example.org>\r\n" +
-		"MIME-Version: 1.0\r\n" +
-		"Content-Type: multipart/mixed; boundary=\"" + boundary + "\"\r\n\r\n" +
-		"--" + boundary + "\r\n" +
-		"Content-Type: text/plain; charset=utf-8\r\n\r\n" +
-		"Please find the report attached.\r\n"
-	part := "\r\n--" + boundary + "\r\n" +
-		"Content-Type: application/pdf; name=\"report.pdf\"\r\n" +
-		"Content-Disposition: attachment; filename=\"report.pdf\"\r\n" +
-		"Content-Transfer-Encoding: base64\r\n\r\n"
-	tail := "\r\n--" + boundary + "--\r\n"
-
-	// Base64 in lines of 76 characters and CRLF: 57 bytes a line. What
-	// is left over becomes a line of filler in the text part.
-	room := size - len(head) - len(part) - len(tail)
-	n := max(room/78*57, 0)
-	for encodedLen(n+1) <= room {
-		n++
-	}
-	for n > 0 && room-encodedLen(n) == 1 {
-		n--
-	}
-	filler := ""
-	if r := room - encodedLen(n); r >= 2 {
-		filler = strings.Repeat("-", r-2) + "\r\n"
-	}
-	raw := make([]byte, n)
-	rng := rand.NewChaCha8([32]byte{'b', 'e', 'n', 'c', 'h'})
-	_, _ = rng.Read(raw)
-	msg := make([]byte, 0, size)
-	msg = append(msg, head...)
-	msg = append(msg, filler...)
-	msg = append(msg, part...)
-	for len(raw) > 0 {
-		line := raw[:min(57, len(raw))]
-		raw = raw[len(line):]
-		msg = base64.StdEncoding.AppendEncode(msg, line)
-		if len(raw) > 0 {
-			msg = append(msg, '\r', '\n')
-		}
-	}
-	return append(msg, tail...)
-}
-
-func encodedLen(n int) int {
-	lines := (n + 56) / 57
-	return base64.StdEncoding.EncodedLen(n) + 2*(lines-1)
 }
 
 type client struct {
