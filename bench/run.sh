@@ -85,7 +85,8 @@ wait_port() {
 
 free_port; RPORT=$PORT
 "$OUT/receiver" -listen "127.0.0.1:$RPORT" 2>"$OUT/receiver.log" &
-pids+=($!)
+RECVPID=$!
+pids+=("$RECVPID")
 free_port; SPORT=$PORT
 sink_user=()
 [ "$(id -u)" = 0 ] && sink_user=(-u nobody)
@@ -154,16 +155,16 @@ N=200 source_run "$BPORT" 5 >/dev/null
 # then again with 5, and every ratio is taken within a round, so that a
 # change in the machine's background load between rounds shifts all sides
 # alike. The medians of the per-round figures are reported.
-declare -A TIMES RATIOS CPUS LAT W
+declare -A TIMES RATIOS CPUS RCPUS LAT W
 for round in $(seq "$ROUNDS"); do
   for r in 1 5; do
     st=$(source_run "$SPORT" "$r")
     ft=$(source_run "$FPORT" "$r")
     curl -fsS "$METRICS" >"$OUT/metrics.before"
     before=$(delivered)
-    c0=$(cpu "$BPID")
+    c0=$(cpu "$BPID") rc0=$(cpu "$RECVPID")
     bt=$(source_run "$BPORT" "$r")
-    c1=$(cpu "$BPID")
+    c1=$(cpu "$BPID") rc1=$(cpu "$RECVPID")
     after=$(delivered)
     curl -fsS "$METRICS" >"$OUT/metrics.after"
     want=$((N * r))
@@ -178,6 +179,7 @@ for round in $(seq "$ROUNDS"); do
     RATIOS[floorsink$r]+=" $(awk -v a="$ft" -v b="$st" 'BEGIN { printf "%.3f", a / b }')"
     cpu_ms=$(awk -v a="$c0" -v b="$c1" -v n="$N" 'BEGIN { printf "%.3f", (b - a) * 1000 / n }')
     CPUS[$r]+=" $cpu_ms"
+    RCPUS[$r]+=" $(awk -v a="$rc0" -v b="$rc1" -v n="$N" 'BEGIN { printf "%.3f", (b - a) * 1000 / n }')"
     LAT[$r]="$("$OUT/scrape" quantiles "$OUT/metrics.before" "$OUT/metrics.after")"
     say "  round $round, $r rcpt: sink ${st}s floor ${ft}s bridge ${bt}s (bridge CPU $cpu_ms ms/msg)  ${LAT[$r]}  deliveries $got/$want"
   done
@@ -258,6 +260,7 @@ for r in 1 5; do
     printf '%-22s %8s %8s %13s %10s %12s  %s\n' "$name, $r rcpt" "$t" "$(rate "$N" "$t")" "$(rate $((N * r)) "$t")" "$x" "$c" "$l"
   done
 done
+echo "receiver CPU per message while the bridge ran: $(echo "${RCPUS[1]}" | median) ms (1 rcpt), $(echo "${RCPUS[5]}" | median) ms (5 rcpt)"
 echo
 echo "bridge 1 rcpt / sink 1 rcpt:    $(med sink1)  (target <= 3)"
 echo "bridge 5 rcpt / bridge 1 rcpt:  $(med fivebridge)  (target <= 1.67)"
