@@ -9,6 +9,8 @@
 #      and against the bridge, both posting to bench/receiver;
 #   2. the same with 5 recipients per message (-r 5); the time each extra
 #      recipient adds is compared with the floor's;
+#      then both again with bench/pipeload, which pipelines MAIL, RCPT and
+#      DATA as Postfix's lmtp client does (smtp-source does not);
 #   3. one large message (20 MiB, one big attachment) to 5 recipients,
 #      on a fresh bridge: peak RSS, and goroutines, open fds and memory
 #      before and after.
@@ -58,6 +60,7 @@ else
 fi
 go build -o "$OUT/receiver" ./bench/receiver
 go build -o "$OUT/floor" ./bench/floor
+go build -o "$OUT/pipeload" ./bench/pipeload
 go build -o "$OUT/bigmsg" ./bench/bigmsg
 go build -o "$OUT/scrape" ./bench/scrape
 
@@ -141,6 +144,17 @@ source_run() {
   secs "$t0" "$t1"
 }
 
+# pipe_run PORT RCPTS: the same load with commands pipelined, as
+# Postfix's lmtp client sends them; prints its wall time in seconds.
+pipe_run() {
+  local t0 t1
+  t0=$(now)
+  "$OUT/pipeload" -s "$SESSIONS" -m "$N" -l "$LENGTH" -r "$2" -addr "127.0.0.1:$1" >>"$OUT/source.log" 2>&1 ||
+    die "pipeload failed against port $1 (see $OUT/source.log)"
+  t1=$(now)
+  secs "$t0" "$t1"
+}
+
 : >"$OUT/bridge.log"
 start_bridge
 COUNT_OK=1
@@ -189,6 +203,30 @@ for round in $(seq "$ROUNDS"); do
     a=${W[${side}1]} b=${W[${side}5]}
     RATIOS[five$side]+=" $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", b / a }')"
     RATIOS[extra$side]+=" $(awk -v a="$a" -v b="$b" -v n="$N" 'BEGIN { printf "%.1f", (b - a) * 1e6 / n / 4 }')"
+  done
+done
+
+# The same rounds with a pipelining client: the RCPT round trips are gone,
+# and what each extra recipient costs is mostly its POST.
+for round in $(seq "$ROUNDS"); do
+  for r in 1 5; do
+    st=$(pipe_run "$SPORT" "$r")
+    ft=$(pipe_run "$FPORT" "$r")
+    before=$(delivered)
+    bt=$(pipe_run "$BPORT" "$r")
+    got=$(($(delivered) - before))
+    if [ "$got" != $((N * r)) ]; then
+      say "COUNT MISMATCH: pipelined $r rcpt round $round: receiver counted $got deliveries, want $((N * r))"
+      COUNT_OK=0
+    fi
+    W[sink$r]=$st W[floor$r]=$ft W[bridge$r]=$bt
+    say "  pipelined round $round, $r rcpt: sink ${st}s floor ${ft}s bridge ${bt}s  deliveries $got/$((N * r))"
+  done
+  for side in sink floor bridge; do
+    a=${W[${side}1]} b=${W[${side}5]}
+    TIMES[pipe$side]+=" $a"
+    RATIOS[pfive$side]+=" $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", b / a }')"
+    RATIOS[pextra$side]+=" $(awk -v a="$a" -v b="$b" -v n="$N" 'BEGIN { printf "%.1f", (b - a) * 1e6 / n / 4 }')"
   done
 done
 med() { echo "${RATIOS[$1]}" | median; }
@@ -268,6 +306,12 @@ echo "floor 5 rcpt / floor 1 rcpt:    $(med fivefloor)  (raw bytes POSTed per re
 echo "sink 5 rcpt / sink 1 rcpt:      $(med fivesink)"
 echo "wall time per extra recipient:  sink $(med extrasink) us, floor $(med extrafloor) us, bridge $(med extrabridge) us" \
   "= $(ratio "$(med extrabridge)" "$(med extrafloor)") x the floor's"
+echo
+echo "with a pipelining client (bench/pipeload, as Postfix's lmtp client):"
+echo "  5 rcpt / 1 rcpt:                sink $(med pfivesink), floor $(med pfivefloor), bridge $(med pfivebridge)  (target <= 1.67)"
+echo "  wall time per extra recipient:  sink $(med pextrasink) us, floor $(med pextrafloor) us, bridge $(med pextrabridge) us" \
+  "= $(ratio "$(med pextrabridge)" "$(med pextrafloor)") x the floor's"
+echo "  1 rcpt, bridge / sink:          $(ratio "$(echo "${TIMES[pipebridge]}" | median)" "$(echo "${TIMES[pipesink]}" | median)")"
 echo "(all ratios: medians of the ratios within each round)"
 echo
 echo "large message: $big"
