@@ -170,6 +170,17 @@ N=200 source_run "$BPORT" 5 >/dev/null
 # change in the machine's background load between rounds shifts all sides
 # alike. The medians of the per-round figures are reported.
 declare -A TIMES RATIOS CPUS RCPUS LAT W
+# fan_out PREFIX: records, for each side, this round's 5-recipient time
+# against its 1-recipient time, and the wall microseconds each extra
+# recipient added, under RATIOS[PREFIXfive...] and RATIOS[PREFIXextra...].
+fan_out() {
+  local side a b
+  for side in sink floor bridge; do
+    a=${W[${side}1]} b=${W[${side}5]}
+    RATIOS[${1}five$side]+=" $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", b / a }')"
+    RATIOS[${1}extra$side]+=" $(awk -v a="$a" -v b="$b" -v n="$N" 'BEGIN { printf "%.1f", (b - a) * 1e6 / n / 4 }')"
+  done
+}
 for round in $(seq "$ROUNDS"); do
   for r in 1 5; do
     st=$(source_run "$SPORT" "$r")
@@ -197,13 +208,7 @@ for round in $(seq "$ROUNDS"); do
     LAT[$r]="$("$OUT/scrape" quantiles "$OUT/metrics.before" "$OUT/metrics.after")"
     say "  round $round, $r rcpt: sink ${st}s floor ${ft}s bridge ${bt}s (bridge CPU $cpu_ms ms/msg)  ${LAT[$r]}  deliveries $got/$want"
   done
-  # Within the round: 5 recipients against 1, and the wall time each
-  # extra recipient adds, in microseconds.
-  for side in sink floor bridge; do
-    a=${W[${side}1]} b=${W[${side}5]}
-    RATIOS[five$side]+=" $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", b / a }')"
-    RATIOS[extra$side]+=" $(awk -v a="$a" -v b="$b" -v n="$N" 'BEGIN { printf "%.1f", (b - a) * 1e6 / n / 4 }')"
-  done
+  fan_out ""
 done
 
 # The same rounds with a pipelining client: the RCPT round trips are gone,
@@ -220,14 +225,10 @@ for round in $(seq "$ROUNDS"); do
       COUNT_OK=0
     fi
     W[sink$r]=$st W[floor$r]=$ft W[bridge$r]=$bt
+    RATIOS[psink$r]+=" $(awk -v a="$bt" -v b="$st" 'BEGIN { printf "%.3f", a / b }')"
     say "  pipelined round $round, $r rcpt: sink ${st}s floor ${ft}s bridge ${bt}s  deliveries $got/$((N * r))"
   done
-  for side in sink floor bridge; do
-    a=${W[${side}1]} b=${W[${side}5]}
-    TIMES[pipe$side]+=" $a"
-    RATIOS[pfive$side]+=" $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", b / a }')"
-    RATIOS[pextra$side]+=" $(awk -v a="$a" -v b="$b" -v n="$N" 'BEGIN { printf "%.1f", (b - a) * 1e6 / n / 4 }')"
-  done
+  fan_out p
 done
 med() { echo "${RATIOS[$1]}" | median; }
 stop_bridge
@@ -311,7 +312,7 @@ echo "with a pipelining client (bench/pipeload, as Postfix's lmtp client):"
 echo "  5 rcpt / 1 rcpt:                sink $(med pfivesink), floor $(med pfivefloor), bridge $(med pfivebridge)  (target <= 1.67)"
 echo "  wall time per extra recipient:  sink $(med pextrasink) us, floor $(med pextrafloor) us, bridge $(med pextrabridge) us" \
   "= $(ratio "$(med pextrabridge)" "$(med pextrafloor)") x the floor's"
-echo "  1 rcpt, bridge / sink:          $(ratio "$(echo "${TIMES[pipebridge]}" | median)" "$(echo "${TIMES[pipesink]}" | median)")"
+echo "  1 rcpt, bridge / sink:          $(med psink1)"
 echo "(all ratios: medians of the ratios within each round)"
 echo
 echo "large message: $big"
