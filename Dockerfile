@@ -13,7 +13,7 @@
 # Offline builds: put a vendor/ directory (go mod vendor) in the build
 # context and the module download is skipped.
 
-ARG GO_IMAGE=golang:1.26-bookworm
+ARG GO_IMAGE=golang:1.27-bookworm
 ARG RUNTIME_IMAGE=scratch
 
 FROM ${GO_IMAGE} AS build

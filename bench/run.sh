@@ -29,6 +29,7 @@
 # missing and run as root). Output and logs go to bench/out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export GOTOOLCHAIN=${GOTOOLCHAIN:-go1.27.3}
 
 N=${N:-4000}               # messages per run
 SESSIONS=${SESSIONS:-20}   # parallel LMTP sessions
