@@ -251,8 +251,9 @@ var jsonExtra = func() (t [utf8.RuneSelf]uint8) {
 
 // appendJSONStr appends s as a JSON string exactly as encoding/json does
 // with SetEscapeHTML(false): short escapes for \b \f \n \r \t " and \\,
-// \u00XX for other control bytes, \ufffd for each byte of invalid UTF-8,
-// and \u2028 and \u2029 escaped.
+// \u00XX for other control bytes, U+FFFD (as UTF-8, as encoding/json
+// writes it since Go 1.27) for each byte of invalid UTF-8, and \u2028 and
+// \u2029 escaped.
 func appendJSONStr(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
@@ -286,7 +287,7 @@ func appendJSONStr(dst []byte, s string) []byte {
 		c, size := utf8.DecodeRuneInString(s[i:])
 		if c == utf8.RuneError && size == 1 {
 			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
+			dst = append(dst, "\uFFFD"...)
 			i += size
 			start = i
 			continue
@@ -315,7 +316,7 @@ func jsonStringLen(s string) int {
 		}
 		c, size := utf8.DecodeRuneInString(s[i:])
 		if c == utf8.RuneError && size == 1 {
-			n += 5 // one byte becomes \ufffd
+			n += 2 // one byte becomes U+FFFD, three bytes
 		} else if c == '\u2028' || c == '\u2029' {
 			n += 3 // three bytes become \u202X
 		}
