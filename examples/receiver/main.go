@@ -1,136 +1,120 @@
 // Command receiver is a small webhook for lmtp-webhook: it verifies each
 // request's Standard Webhooks signature, refuses replays, ignores
-// duplicates by webhook-id, prints one line per delivery and answers as it
-// is told, which makes it handy for demos and tests.
+// duplicates by webhook-id, prints one line per delivery and answers each
+// recipient as it is told, which makes it handy for demos and tests.
 //
 // Environment:
 //
-//	RECEIVER_LISTEN     address to listen on (default ":9000")
-//	WEBHOOK_SECRET      the bridge's whsec_ secret; when set, unsigned or
-//	                    badly signed requests get 401
+//	RECEIVER_LISTEN     address to listen on (default 127.0.0.1:9000)
+//	WEBHOOK_SECRET      the bridge's whsec_ secret (set the same on both
+//	                    sides); when set, unsigned or badly signed
+//	                    requests get 401
 //	RECEIVER_TOLERANCE  how old or new a webhook-timestamp may be (default 5m)
-//	RECEIVER_REPLY      the answer: an HTTP status ("200", "503"), or a JSON
-//	                    answer object such as {"code":550,"message":"no"}
+//	RECEIVER_MAX_BODY   largest request body, in bytes (default 134217728);
+//	                    a larger one is deferred, never bounced
+//	RECEIVER_ANSWERS    per-recipient SMTP replies, pattern=reply,... where
+//	                    a pattern is an address or *@domain (the address
+//	                    wins) and a reply "CODE [X.Y.Z] text", sent back
+//	                    as a JSON answer:
+//	                    carol@example.com=550 5.1.1 no such user,*@slow.example=451 4.2.0 try later
+//	RECEIVER_REPLY      the answer for every other recipient: an HTTP
+//	                    status ("200", "503"), or a JSON answer object such
+//	                    as {"code":550,"message":"no"} (default 200)
 //	RECEIVER_PRINT_JSON "true" prints each whole payload after its summary line
+//
+// A value that cannot be used stops the receiver at start with exit code
+// 2 and one line naming the variable.
 //
 // Each delivery prints, on stdout:
 //
-//	delivery id=msg_... from="..." to="..." subject="..." size=... attachments=... inlines=... errors=...
+//	delivery id=msg_... from="..." to="..." subject="..." size=... attachments=... inlines=... errors=... answer="..."
 //
 // A delivery already acknowledged (the MTA's redelivery of a message whose
 // first answer was lost) prints "duplicate id=..." instead and gets 200
 // again. Only acknowledged ids are remembered, the last 100000 of them, so
-// that a RECEIVER_REPLY of 503 shows every retry and memory stays bounded.
+// that an answer of 503 or 451 shows every retry and memory stays bounded.
+//
+// The signature headers are checked before any of the body is read; the
+// body is hashed as it arrives, and nothing in it is decoded or acted on
+// until the signature matched.
 package main
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"strconv"
-	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/go-chi/chi/v5"
-
-	"github.com/lmtp-webhook/lmtp-webhook/webhook"
 )
-
-// maxBody bounds a request body; the bridge's default message limit is
-// 25 MiB, which base64 and JSON grow by about a third.
-const maxBody = 64 << 20
 
 // maxSeen is how many acknowledged webhook-ids are remembered for
 // deduplication; the oldest is forgotten first.
 const maxSeen = 100_000
 
+// retryTooLarge is the Retry-After, in seconds, of a body over the cap.
+const retryTooLarge = 300
+
 func main() {
 	cfg, err := loadConfig(os.Getenv)
 	if err != nil {
+		fmt.Fprintf(os.Stderr, "receiver: %v\n", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg, os.Stdout); err != nil {
 		log.Fatalf("receiver: %v", err)
 	}
-	h := newHandler(cfg, os.Stdout)
-	log.Printf("receiver listening on %s (signatures %s)", cfg.listen, map[bool]string{true: "verified", false: "not checked"}[cfg.key != nil])
-	srv := &http.Server{Addr: cfg.listen, Handler: h.routes(), ReadHeaderTimeout: 10 * time.Second}
-	log.Fatal(srv.ListenAndServe())
 }
 
-// config is the receiver's environment, read once.
-type config struct {
-	listen    string
-	key       []byte // nil: signatures are not checked
-	tolerance time.Duration
-	status    int
-	body      []byte // a JSON answer, or nil
-	printJSON bool
+// run serves deliveries until ctx ends, then lets the requests in
+// progress finish.
+func run(ctx context.Context, cfg config, out io.Writer) error {
+	ln, err := net.Listen("tcp", cfg.listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s (RECEIVER_LISTEN): %w", cfg.listen, err)
+	}
+	srv := newServer(cfg, newHandler(cfg, out))
+	log.Printf("receiver listening on %s (signatures %s)", ln.Addr(), map[bool]string{true: "verified", false: "not checked"}[cfg.key != nil])
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdown)
 }
 
-// loadConfig reads the environment through getenv; an empty variable
-// takes its default.
-func loadConfig(getenv func(string) string) (config, error) {
-	or := func(name, def string) string {
-		if v := getenv(name); v != "" {
-			return v
-		}
-		return def
+// newServer is the HTTP server with every timeout set, so that a stalled
+// client cannot hold a connection.
+func newServer(cfg config, h *handler) *http.Server {
+	return &http.Server{
+		Handler:           h.routes(),
+		ReadHeaderTimeout: cfg.readHeaderTimeout,
+		ReadTimeout:       cfg.readTimeout,
+		WriteTimeout:      cfg.writeTimeout,
+		IdleTimeout:       cfg.idleTimeout,
 	}
-	cfg := config{listen: or("RECEIVER_LISTEN", ":9000"), printJSON: getenv("RECEIVER_PRINT_JSON") == "true"}
-	var err error
-	if cfg.tolerance, err = time.ParseDuration(or("RECEIVER_TOLERANCE", "5m")); err != nil || cfg.tolerance <= 0 {
-		return cfg, fmt.Errorf("RECEIVER_TOLERANCE: want a positive duration such as 5m, got %q", getenv("RECEIVER_TOLERANCE"))
-	}
-	if cfg.key, err = webhook.ParseSecret(getenv("WEBHOOK_SECRET")); err != nil {
-		return cfg, fmt.Errorf("WEBHOOK_SECRET: %w", err)
-	}
-	if cfg.status, cfg.body, err = parseReply(or("RECEIVER_REPLY", "200")); err != nil {
-		return cfg, fmt.Errorf("RECEIVER_REPLY: %w", err)
-	}
-	return cfg, nil
-}
-
-// parseReply reads RECEIVER_REPLY: a bare status, or a JSON answer sent
-// with status 200.
-func parseReply(s string) (int, []byte, error) {
-	s = strings.TrimSpace(s)
-	if strings.HasPrefix(s, "{") {
-		var a webhook.Answer
-		if err := json.Unmarshal([]byte(s), &a); err != nil {
-			return 0, nil, fmt.Errorf("not a JSON answer: %w", err)
-		}
-		return http.StatusOK, []byte(s), nil
-	}
-	code, err := strconv.Atoi(s)
-	if err != nil || code < 200 || code > 599 {
-		return 0, nil, fmt.Errorf("want an HTTP status or a JSON answer, got %q", s)
-	}
-	return code, nil, nil
-}
-
-// accepts reports whether a reply delivers the message: a 2xx status,
-// and no answer object choosing another class.
-func accepts(status int, body []byte) bool {
-	if status/100 != 2 {
-		return false
-	}
-	var a webhook.Answer
-	if body != nil && json.Unmarshal(body, &a) == nil && a.Code != nil {
-		return *a.Code/100 == 2
-	}
-	return true
 }
 
 type handler struct {
-	cfg     config
-	accepts bool
-	now     func() time.Time
+	cfg config
+	now func() time.Time
 
 	mu   sync.Mutex // serializes out, so that lines never interleave
 	out  io.Writer
@@ -138,7 +122,7 @@ type handler struct {
 }
 
 func newHandler(cfg config, out io.Writer) *handler {
-	return &handler{cfg: cfg, accepts: accepts(cfg.status, cfg.body), now: time.Now, out: out, seen: newSeenIDs(maxSeen)}
+	return &handler{cfg: cfg, now: time.Now, out: out, seen: newSeenIDs(maxSeen)}
 }
 
 func (h *handler) routes() http.Handler {
@@ -154,50 +138,112 @@ func (h *handler) printf(format string, args ...any) {
 	fmt.Fprintf(h.out, format, args...)
 }
 
-// ServeHTTP verifies, dedupes, prints and answers one delivery.
+// ServeHTTP verifies, dedupes, prints and answers one delivery. What can
+// be refused from the headers is refused before the body is read.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
-		return
-	}
 	id := r.Header.Get("webhook-id")
+	var sig *signedBody
 	if h.cfg.key != nil {
-		if err := verify(h.cfg.key, h.cfg.tolerance, id, r.Header.Get("webhook-timestamp"), r.Header.Get("webhook-signature"), body, h.now()); err != nil {
-			h.printf("refused id=%s: %v\n", id, err)
-			http.Error(w, err.Error(), http.StatusUnauthorized)
+		var err error
+		if sig, err = checkSignature(h.cfg.key, h.cfg.tolerance, r.Header, h.now()); err != nil {
+			h.refuse(w, id, err)
 			return
 		}
-	}
-	if id == "" {
+	} else if id == "" {
 		http.Error(w, "missing webhook-id", http.StatusBadRequest)
 		return
 	}
-	var p webhook.Payload
+	if r.ContentLength > h.cfg.maxBody {
+		h.tooLarge(w, id)
+		return
+	}
+	body, err := readBody(w, r, h.cfg.maxBody, sig)
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		h.tooLarge(w, id)
+		return
+	case err != nil:
+		// A stalled or vanished client: whatever arrived is not acted on.
+		h.printf("refused id=%s: reading the body: %v\n", id, err)
+		w.Header().Set("Connection", "close")
+		http.Error(w, "could not read the body", http.StatusRequestTimeout)
+		return
+	case sig != nil && !sig.valid():
+		h.refuse(w, id, errBadSignature)
+		return
+	}
+
+	var p payload
 	if err := json.Unmarshal(body, &p); err != nil {
 		http.Error(w, "not a JSON payload", http.StatusBadRequest)
 		return
 	}
-
+	rep, ok := h.cfg.answers.lookup(p.Envelope.To)
+	if !ok {
+		rep = h.cfg.fallback
+	}
 	// Only deliveries this receiver acknowledges are remembered: a retry
-	// after a 503 is not a duplicate.
-	if h.accepts && !h.seen.add(id) {
+	// after a 503 or a 451 is not a duplicate.
+	if rep.accepts && !h.seen.add(id) {
 		// Already handled: acknowledge again so the MTA stops retrying.
 		h.printf("duplicate id=%s to=%q\n", id, p.Envelope.To)
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	line := fmt.Sprintf("delivery id=%s from=%q to=%q subject=%q size=%d attachments=%d inlines=%d errors=%d\n",
-		id, p.Envelope.From, p.Envelope.To, p.Subject, p.Envelope.Size, len(p.Attachments), len(p.Inlines), len(p.Errors))
+	line := fmt.Sprintf("delivery id=%s from=%q to=%q subject=%q size=%d attachments=%d inlines=%d errors=%d answer=%q\n",
+		id, p.Envelope.From, p.Envelope.To, p.Subject, p.Envelope.Size, len(p.Attachments), len(p.Inlines), len(p.Errors), rep.label)
 	if h.cfg.printJSON {
 		line += string(body) + "\n"
 	}
 	h.printf("%s", line)
-	if h.cfg.body != nil {
+	if rep.body != nil {
 		w.Header().Set("Content-Type", "application/json")
 	}
-	w.WriteHeader(h.cfg.status)
-	w.Write(h.cfg.body)
+	w.WriteHeader(rep.status)
+	w.Write(rep.body)
+}
+
+// readBody reads at most limit bytes of the body, writing them to sig as
+// they arrive when the request is signed. Past the limit it fails with an
+// *http.MaxBytesError, and the server reads no further.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64, sig *signedBody) ([]byte, error) {
+	var buf bytes.Buffer
+	dst := io.Writer(&buf)
+	if sig != nil {
+		dst = io.MultiWriter(&buf, sig)
+	}
+	// The buffer grows with what arrives, not with what Content-Length
+	// promises: a forged request costs only the bytes it really sends.
+	_, err := io.Copy(dst, http.MaxBytesReader(w, r.Body, limit))
+	return buf.Bytes(), err
+}
+
+// refuse answers a request that is not the bridge's with 401, which the
+// bridge turns into a temporary 451 4.7.0: a secret that differs on the
+// two sides never bounces mail.
+func (h *handler) refuse(w http.ResponseWriter, id string, why error) {
+	h.printf("refused id=%s: %v\n", id, why)
+	http.Error(w, why.Error(), http.StatusUnauthorized)
+}
+
+// tooLargeAnswer defers a body over the cap: the bridge takes the explicit
+// 452 4.3.1 without retrying in process, any other sender sees a 503 with
+// Retry-After, and the MTA keeps the message queued. A 413 would bounce
+// it for a limit of this receiver's own.
+var tooLargeAnswer = func() []byte {
+	code, enhanced, msg := 452, "4.3.1", "message too large for this receiver (RECEIVER_MAX_BODY), try again later"
+	b, _ := json.Marshal(answer{Code: &code, EnhancedCode: &enhanced, Message: &msg})
+	return b
+}()
+
+func (h *handler) tooLarge(w http.ResponseWriter, id string) {
+	h.printf("deferred id=%s: body over %d bytes (RECEIVER_MAX_BODY)\n", id, h.cfg.maxBody)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Retry-After", strconv.Itoa(retryTooLarge))
+	w.Header().Set("Connection", "close")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	w.Write(tooLargeAnswer)
 }
 
 // seenIDs is a set of ids that holds at most its capacity, forgetting the
@@ -235,36 +281,4 @@ func (s *seenIDs) len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.set)
-}
-
-// verify checks a Standard Webhooks v1 signature: base64 HMAC-SHA256 of
-// id "." timestamp "." body, among the space-separated signatures given,
-// with the timestamp within tolerance of now (so a captured request
-// cannot be replayed later).
-func verify(key []byte, tolerance time.Duration, id, ts, sigs string, body []byte, now time.Time) error {
-	if id == "" || ts == "" || sigs == "" {
-		return errors.New("missing webhook-id, webhook-timestamp or webhook-signature")
-	}
-	secs, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil {
-		return errors.New("bad webhook-timestamp")
-	}
-	if d := now.Sub(time.Unix(secs, 0)); d > tolerance || d < -tolerance {
-		return errors.New("webhook-timestamp outside tolerance (replay?)")
-	}
-	mac := hmac.New(sha256.New, key)
-	fmt.Fprintf(mac, "%s.%s.", id, ts)
-	mac.Write(body)
-	want := mac.Sum(nil)
-	for _, s := range strings.Fields(sigs) {
-		v, sig, ok := strings.Cut(s, ",")
-		if !ok || v != "v1" {
-			continue
-		}
-		got, err := base64.StdEncoding.DecodeString(sig)
-		if err == nil && hmac.Equal(got, want) {
-			return nil
-		}
-	}
-	return errors.New("no valid signature")
 }

@@ -1,27 +1,43 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
-	"context"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
-	"net/http/httptest"
+	"net/http/httputil"
+	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
-
-	"github.com/lmtp-webhook/lmtp-webhook/lmtp"
-	"github.com/lmtp-webhook/lmtp-webhook/webhook"
 )
+
+// TestMain lets a test run the real main in a child process, to see its
+// exit code and what it writes.
+func TestMain(m *testing.M) {
+	if os.Getenv("RECEIVER_TEST_RUN_MAIN") == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
 
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 var body = []byte(`{"id":"msg_test","envelope":{"to":"bob@example.com","from":"alice@example.org","recipients":["bob@example.com"],"helo":"mx","remote_addr":"127.0.0.1:1","size":10},"subject":"Hi"}`)
+
+// bodyTo is body addressed to rcpt.
+func bodyTo(rcpt string) []byte {
+	return bytes.ReplaceAll(body, []byte("bob@example.com"), []byte(rcpt))
+}
 
 // signed returns the headers of a request signed at ts by the Standard
 // Webhooks reference library.
@@ -42,161 +58,191 @@ func signed(t *testing.T, id string, ts time.Time, b []byte) http.Header {
 	return h
 }
 
-func TestVerify(t *testing.T) {
-	key, err := webhook.ParseSecret(secret)
+// testReceiver is the receiver's real HTTP server on a loopback port,
+// counting the bytes it reads from its connections.
+type testReceiver struct {
+	url, addr string
+	out       *syncBuffer
+	read      atomic.Int64
+	clock     atomic.Int64 // unix seconds the handler sees as now
+}
+
+// startReceiver serves the configuration env gives, changed by adjust
+// when it is not nil, until the test ends.
+func startReceiver(t *testing.T, env map[string]string, adjust func(*config)) *testReceiver {
+	t.Helper()
+	cfg, err := loadConfig(func(name string) string { return env[name] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := time.Unix(1_800_000_000, 0)
-	good := signed(t, "msg_1", now, body)
-	other := signed(t, "msg_1", now, []byte("something else"))
-	cases := []struct {
-		name    string
-		id, ts  string
-		sigs    string
-		body    []byte
-		at      time.Time
-		problem string // empty: verified
-	}{
-		{"good", "msg_1", good.Get("webhook-timestamp"), good.Get("webhook-signature"), body, now, ""},
-		{"good, 4m59s old", "msg_1", good.Get("webhook-timestamp"), good.Get("webhook-signature"), body, now.Add(299 * time.Second), ""},
-		{"rotation: one of several", "msg_1", good.Get("webhook-timestamp"), "v1,AAAA " + other.Get("webhook-signature") + " " + good.Get("webhook-signature"), body, now, ""},
-		{"body changed", "msg_1", good.Get("webhook-timestamp"), good.Get("webhook-signature"), append([]byte(" "), body...), now, "no valid signature"},
-		{"id changed", "msg_2", good.Get("webhook-timestamp"), good.Get("webhook-signature"), body, now, "no valid signature"},
-		{"signature of another body", "msg_1", good.Get("webhook-timestamp"), other.Get("webhook-signature"), body, now, "no valid signature"},
-		{"unknown version", "msg_1", good.Get("webhook-timestamp"), "v2," + strings.TrimPrefix(good.Get("webhook-signature"), "v1,"), body, now, "no valid signature"},
-		{"not base64", "msg_1", good.Get("webhook-timestamp"), "v1,***", body, now, "no valid signature"},
-		{"stale: replayed 6 minutes later", "msg_1", good.Get("webhook-timestamp"), good.Get("webhook-signature"), body, now.Add(6 * time.Minute), "outside tolerance"},
-		{"from the future", "msg_1", good.Get("webhook-timestamp"), good.Get("webhook-signature"), body, now.Add(-6 * time.Minute), "outside tolerance"},
-		{"bad timestamp", "msg_1", "yesterday", good.Get("webhook-signature"), body, now, "bad webhook-timestamp"},
-		{"unsigned", "msg_1", good.Get("webhook-timestamp"), "", body, now, "missing"},
-		{"no id", "", good.Get("webhook-timestamp"), good.Get("webhook-signature"), body, now, "missing"},
+	if adjust != nil {
+		adjust(&cfg)
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			err := verify(key, 5*time.Minute, c.id, c.ts, c.sigs, c.body, c.at)
-			switch {
-			case c.problem == "" && err != nil:
-				t.Errorf("refused: %v", err)
-			case c.problem != "" && (err == nil || !strings.Contains(err.Error(), c.problem)):
-				t.Errorf("error %v, want %q", err, c.problem)
-			}
-		})
-	}
-}
-
-// serve sends one request to h and returns the recorded answer.
-func serve(h *handler, header http.Header, b []byte) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(http.MethodPost, "/inbound", bytes.NewReader(b))
-	req.Header = header
-	rec := httptest.NewRecorder()
-	h.routes().ServeHTTP(rec, req)
-	return rec
-}
-
-func TestReplaysAndDuplicates(t *testing.T) {
-	cfg, err := loadConfig(func(name string) string { return map[string]string{"WEBHOOK_SECRET": secret}[name] })
+	rc := &testReceiver{out: &syncBuffer{}}
+	rc.clock.Store(time.Now().Unix())
+	h := newHandler(cfg, rc.out)
+	h.now = func() time.Time { return time.Unix(rc.clock.Load(), 0) }
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out bytes.Buffer
-	h := newHandler(cfg, &out)
-	now := time.Now()
-	h.now = func() time.Time { return now }
-
-	captured := signed(t, "msg_1", now, body)
-	if rec := serve(h, captured.Clone(), body); rec.Code != 200 {
-		t.Fatalf("first delivery: %d %s", rec.Code, rec.Body)
-	}
-	// The same request again, within the tolerance: a duplicate, not a
-	// second delivery.
-	if rec := serve(h, captured.Clone(), body); rec.Code != 200 {
-		t.Fatalf("duplicate: %d %s", rec.Code, rec.Body)
-	}
-	// The MTA's redelivery: a new timestamp and signature, the same id.
-	if rec := serve(h, signed(t, "msg_1", now.Add(time.Minute), body), body); rec.Code != 200 {
-		t.Fatalf("redelivery: %d %s", rec.Code, rec.Body)
-	}
-	// The captured request replayed later: refused.
-	h.now = func() time.Time { return now.Add(10 * time.Minute) }
-	rec := serve(h, captured.Clone(), body)
-	if rec.Code != http.StatusUnauthorized {
-		t.Errorf("replay after the tolerance: %d, want 401", rec.Code)
-	}
-	// Unsigned: refused.
-	unsigned := captured.Clone()
-	unsigned.Del("webhook-signature")
-	if rec := serve(h, unsigned, body); rec.Code != http.StatusUnauthorized {
-		t.Errorf("unsigned: %d, want 401", rec.Code)
-	}
-
-	want := "delivery id=msg_1 from=\"alice@example.org\" to=\"bob@example.com\" subject=\"Hi\" size=10 attachments=0 inlines=0 errors=0\n" +
-		"duplicate id=msg_1 to=\"bob@example.com\"\n" +
-		"duplicate id=msg_1 to=\"bob@example.com\"\n" +
-		"refused id=msg_1: webhook-timestamp outside tolerance (replay?)\n" +
-		"refused id=msg_1: missing webhook-id, webhook-timestamp or webhook-signature\n"
-	if out.String() != want {
-		t.Errorf("output:\n%s\nwant:\n%s", out.String(), want)
-	}
+	srv := newServer(cfg, h)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srv.Serve(countingListener{ln, &rc.read})
+	}()
+	t.Cleanup(func() {
+		srv.Close()
+		<-done
+	})
+	rc.addr = ln.Addr().String()
+	rc.url = "http://" + rc.addr
+	return rc
 }
 
-func TestReplyChoice(t *testing.T) {
-	cases := []struct {
-		reply   string
-		status  int
-		body    string
-		accepts bool
-		problem string
-	}{
-		{"", 200, "", true, ""},
-		{"204", 204, "", true, ""},
-		{"503", 503, "", false, ""},
-		{"404", 404, "", false, ""},
-		{` {"code":550,"enhanced_code":"5.1.1","message":"no"} `, 200, `{"code":550,"enhanced_code":"5.1.1","message":"no"}`, false, ""},
-		{`{"code":250,"message":"queued"}`, 200, `{"code":250,"message":"queued"}`, true, ""},
-		{`{"message":"thanks"}`, 200, `{"message":"thanks"}`, true, ""},
-		{"ok", 0, "", false, "want an HTTP status"},
-		{"700", 0, "", false, "want an HTTP status"},
-		{"199", 0, "", false, "want an HTTP status"},
-		{`{"code":"550"}`, 0, "", false, "not a JSON answer"},
+// now is the receiver's clock.
+func (rc *testReceiver) now() time.Time { return time.Unix(rc.clock.Load(), 0) }
+
+// response is what a request got back.
+type response struct {
+	status int
+	header http.Header
+	body   string
+}
+
+// post sends one POST to /inbound over a fresh connection.
+func (rc *testReceiver) post(t *testing.T, header http.Header, b []byte) response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, rc.url+"/inbound", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, c := range cases {
-		t.Run(c.reply, func(t *testing.T) {
-			cfg, err := loadConfig(func(name string) string { return map[string]string{"RECEIVER_REPLY": c.reply}[name] })
-			if c.problem != "" {
-				if err == nil || !strings.Contains(err.Error(), c.problem) || !strings.Contains(err.Error(), "RECEIVER_REPLY") {
-					t.Fatalf("error %v, want RECEIVER_REPLY and %q", err, c.problem)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			var out bytes.Buffer
-			h := newHandler(cfg, &out)
-			hdr := http.Header{}
-			hdr.Set("webhook-id", "msg_1")
-			// Twice: a reply that does not deliver must not make the retry
-			// look like a duplicate.
-			for attempt := 1; attempt <= 2; attempt++ {
-				rec := serve(h, hdr.Clone(), body)
-				wantStatus, wantBody := c.status, c.body
-				if attempt == 2 && c.accepts {
-					wantStatus, wantBody = 200, ""
-				}
-				if rec.Code != wantStatus || rec.Body.String() != wantBody {
-					t.Errorf("attempt %d: %d %q, want %d %q", attempt, rec.Code, rec.Body, wantStatus, wantBody)
-				}
-				if ct := rec.Header().Get("Content-Type"); (wantBody != "") != (ct == "application/json") {
-					t.Errorf("attempt %d: Content-Type %q with body %q", attempt, ct, wantBody)
-				}
-			}
-			deliveries := strings.Count(out.String(), "delivery id=msg_1 ")
-			if want := map[bool]int{true: 1, false: 2}[c.accepts]; deliveries != want {
-				t.Errorf("%d delivery lines, want %d:\n%s", deliveries, want, out.String())
-			}
-		})
+	req.Header = header.Clone()
+	req.Close = true
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
 	}
+	defer resp.Body.Close()
+	got, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return response{resp.StatusCode, resp.Header, string(got)}
+}
+
+// postRaw writes a POST by hand: its headers, then body while reading the
+// answer, so that an answer given before the body is complete is seen.
+// A negative length sends the body chunked. It returns the answer and the
+// bytes the client managed to send.
+func (rc *testReceiver) postRaw(t *testing.T, header http.Header, length int64, body io.Reader) (response, int64) {
+	t.Helper()
+	conn, err := net.Dial("tcp", rc.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var head bytes.Buffer
+	fmt.Fprintf(&head, "POST /inbound HTTP/1.1\r\nHost: %s\r\n", rc.addr)
+	if length >= 0 {
+		fmt.Fprintf(&head, "Content-Length: %d\r\n", length)
+	} else {
+		head.WriteString("Transfer-Encoding: chunked\r\n")
+	}
+	header.Write(&head)
+	head.WriteString("\r\n")
+	if _, err := conn.Write(head.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	var sent atomic.Int64
+	wrote := make(chan struct{})
+	go func() {
+		defer close(wrote)
+		w := io.Writer(countingWriter{conn, &sent})
+		if length < 0 {
+			cw := httputil.NewChunkedWriter(w)
+			defer cw.Close()
+			w = cw
+		}
+		io.Copy(w, body) // fails once the server closes: that is expected
+	}()
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer: %v", err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	conn.Close()
+	<-wrote
+	return response{resp.StatusCode, resp.Header, string(got)}, sent.Load()
+}
+
+// countingListener counts what its connections read.
+type countingListener struct {
+	net.Listener
+	n *atomic.Int64
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return countingConn{c, l.n}, nil
+}
+
+type countingConn struct {
+	net.Conn
+	n *atomic.Int64
+}
+
+func (c countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+type countingWriter struct {
+	w io.Writer
+	n *atomic.Int64
+}
+
+func (c countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// filler is an endless stream of 'x'.
+type filler struct{}
+
+func (filler) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'x'
+	}
+	return len(p), nil
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines and the
+// test's.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func TestConfig(t *testing.T) {
@@ -204,25 +250,37 @@ func TestConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.listen != ":9000" || cfg.tolerance != 5*time.Minute || cfg.status != 200 || cfg.body != nil || cfg.key != nil || cfg.printJSON {
+	if cfg.listen != "127.0.0.1:9000" || cfg.tolerance != 5*time.Minute || cfg.maxBody != 128<<20 ||
+		cfg.fallback.status != 200 || cfg.fallback.body != nil || cfg.key != nil || cfg.printJSON ||
+		len(cfg.answers.byAddress)+len(cfg.answers.byDomain) != 0 {
 		t.Errorf("defaults %+v", cfg)
 	}
+	srv := newServer(cfg, newHandler(cfg, io.Discard))
+	if srv.ReadHeaderTimeout <= 0 || srv.ReadTimeout <= 0 || srv.WriteTimeout < srv.ReadTimeout || srv.IdleTimeout <= 90*time.Second {
+		t.Errorf("timeouts: header %v, read %v, write %v, idle %v", srv.ReadHeaderTimeout, srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout)
+	}
 	env := map[string]string{
-		"RECEIVER_LISTEN":     "127.0.0.1:9100",
+		"RECEIVER_LISTEN":     "0.0.0.0:9100",
 		"WEBHOOK_SECRET":      secret,
 		"RECEIVER_TOLERANCE":  "30s",
+		"RECEIVER_MAX_BODY":   "1048576",
 		"RECEIVER_PRINT_JSON": "true",
+		"RECEIVER_ANSWERS":    "Carol@Example.com=550 5.1.1 no such user, *@slow.example=451",
 	}
 	cfg, err = loadConfig(func(name string) string { return env[name] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.listen != "127.0.0.1:9100" || cfg.tolerance != 30*time.Second || len(cfg.key) != 24 || !cfg.printJSON {
+	if cfg.listen != "0.0.0.0:9100" || cfg.tolerance != 30*time.Second || cfg.maxBody != 1<<20 || len(cfg.key) != 24 || !cfg.printJSON ||
+		len(cfg.answers.byAddress) != 1 || len(cfg.answers.byDomain) != 1 {
 		t.Errorf("config %+v", cfg)
 	}
 	for name, bad := range map[string]string{
 		"WEBHOOK_SECRET":     "not-a-secret",
 		"RECEIVER_TOLERANCE": "-1s",
+		"RECEIVER_MAX_BODY":  "0",
+		"RECEIVER_REPLY":     "ok",
+		"RECEIVER_ANSWERS":   "bob@example.com=250 4.0.0 mixed classes",
 	} {
 		_, err := loadConfig(func(n string) string {
 			if n == name {
@@ -233,6 +291,47 @@ func TestConfig(t *testing.T) {
 		if err == nil || !strings.HasPrefix(err.Error(), name+":") {
 			t.Errorf("%s=%s: error %v, want one naming %s", name, bad, err, name)
 		}
+	}
+}
+
+func TestDefaultListenIsLoopback(t *testing.T) {
+	cfg, err := loadConfig(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, port, err := net.SplitHostPort(cfg.listen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() || port != "9000" {
+		t.Errorf("listens on %q by default, want a loopback address, port 9000", cfg.listen)
+	}
+}
+
+// TestBadValueStopsAtStart runs main with each bad value: exit code 2 and
+// one line on stderr that names the variable.
+func TestBadValueStopsAtStart(t *testing.T) {
+	for name, bad := range map[string]string{
+		"RECEIVER_ANSWERS":  "carol@example.com=no such user",
+		"RECEIVER_REPLY":    "700",
+		"RECEIVER_MAX_BODY": "lots",
+		"WEBHOOK_SECRET":    "hunter2",
+	} {
+		t.Run(name, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			// The listen address is a loopback one, should main get that far.
+			cmd.Env = append(os.Environ(), "RECEIVER_TEST_RUN_MAIN=1", "RECEIVER_LISTEN=127.0.0.1:0", name+"="+bad)
+			var stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+			err := cmd.Run()
+			if code := cmd.ProcessState.ExitCode(); code != 2 {
+				t.Fatalf("exit code %d (%v), want 2; stderr:\n%s", code, err, &stderr)
+			}
+			lines := strings.Split(strings.TrimRight(stderr.String(), "\n"), "\n")
+			if len(lines) != 1 || !strings.Contains(lines[0], name+":") {
+				t.Errorf("stderr %q, want one line naming %s", &stderr, name)
+			}
+		})
 	}
 }
 
@@ -255,75 +354,4 @@ func TestSeenIDsIsBounded(t *testing.T) {
 	if !s.add("msg_0") {
 		t.Errorf("msg_0 still remembered")
 	}
-}
-
-// TestAgainstTheBridge has the real webhook client deliver, signed, to
-// the receiver: one line per delivery, and the MTA's redelivery of the
-// same message is acknowledged without a second line.
-func TestAgainstTheBridge(t *testing.T) {
-	cfg, err := loadConfig(func(name string) string {
-		return map[string]string{"WEBHOOK_SECRET": secret, "RECEIVER_PRINT_JSON": "true"}[name]
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := &syncBuffer{}
-	srv := httptest.NewServer(newHandler(cfg, out).routes())
-	t.Cleanup(srv.Close)
-
-	client, err := webhook.New(webhook.Config{URL: srv.URL + "/inbound", Secret: cfg.key, Timeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(client.Close)
-	msg := &lmtp.Message{
-		Envelope: lmtp.Envelope{From: "alice@example.org", Recipients: []string{"bob@example.com", "carol@example.com"}, Helo: "mx.test", RemoteAddr: "127.0.0.1:2525"},
-		Data:     []byte("From: alice@example.org\r\nSubject: Hello there\r\n\r\nHi.\r\n"),
-	}
-	for range 2 {
-		msg.ReceivedAt = time.Now()
-		replies := make([]*smtp.SMTPError, len(msg.Recipients))
-		client.Deliver(context.Background(), msg, func(i int, r *smtp.SMTPError) { replies[i] = r })
-		for i, r := range replies {
-			if r == nil || r.Code != 250 {
-				t.Fatalf("%s: reply %v", msg.Recipients[i], r)
-			}
-		}
-	}
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	var deliveries, duplicates, payloads int
-	for _, l := range lines {
-		switch {
-		case strings.HasPrefix(l, "delivery id=msg_") && strings.Contains(l, ` from="alice@example.org" `) && strings.Contains(l, ` subject="Hello there" `):
-			deliveries++
-		case strings.HasPrefix(l, "duplicate id=msg_"):
-			duplicates++
-		case strings.HasPrefix(l, `{"id":"msg_`):
-			payloads++
-		default:
-			t.Errorf("unexpected line %q", l)
-		}
-	}
-	if deliveries != 2 || duplicates != 2 || payloads != 2 {
-		t.Errorf("%d deliveries, %d duplicates, %d payloads printed, want 2 each:\n%s", deliveries, duplicates, payloads, out.String())
-	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the server's goroutines and the
-// test's.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -1,0 +1,17 @@
+package main
+
+// The receiver's only contact with the bridge's own packages: the JSON
+// document it receives, the answer it may send, and the secret's format.
+// Everything else in the receiver uses these names.
+
+import "github.com/lmtp-webhook/lmtp-webhook/webhook"
+
+type (
+	// payload is the delivery document the bridge POSTs.
+	payload = webhook.Payload
+	// answer is the JSON object that chooses the recipient's LMTP reply.
+	answer = webhook.Answer
+)
+
+// parseSecret decodes WEBHOOK_SECRET exactly as the bridge does.
+var parseSecret = webhook.ParseSecret
