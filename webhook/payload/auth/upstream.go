@@ -3,10 +3,14 @@ package auth
 import (
 	"strings"
 
-	"github.com/emersion/go-msgauth/authres"
-
 	"github.com/lmtp-webhook/lmtp-webhook/webhook/wire"
 )
+
+// The parsing is ours rather than go-msgauth/authres's: that one splits
+// values at white space (so OpenDKIM's reason="signature verification
+// failed" comes out broken), does not skip comments, which every common
+// milter writes, and keeps only a few properties of the methods it knows
+// (no header.s, header.b).
 
 // maxUpstream bounds the upstream results reported for one message.
 const maxUpstream = 50
@@ -21,73 +25,96 @@ func upstreamResults(fields []field, trusted string) []wire.UpstreamResult {
 		return results
 	}
 	for _, v := range values(fields, "Authentication-Results") {
-		// authres does not skip RFC 5322 comments, which OpenDKIM,
-		// OpenDMARC and rspamd all write, so they go first.
-		id, parsed, _ := authres.Parse(stripComments(v))
-		if !strings.EqualFold(id, trusted) {
+		parts := splitUnquoted(stripComments(v), func(c byte) bool { return c == ';' })
+		if len(parts) == 0 {
 			continue
 		}
-		// A result that does not parse ends the field; those before it
-		// are still the trusted server's.
-		for _, r := range parsed {
+		// authserv-id [version]; only version 1 exists (section 2.2).
+		head := splitUnquoted(parts[0], isSpace)
+		if len(head) == 0 || !strings.EqualFold(head[0], trusted) || (len(head) > 1 && head[1] != "1") {
+			continue
+		}
+		for _, resinfo := range parts[1:] {
+			r, ok := parseResinfo(head[0], resinfo)
+			if !ok {
+				// What follows a malformed result cannot be trusted
+				// to be read right.
+				break
+			}
+			if r.Method == "" {
+				continue
+			}
 			if len(results) == maxUpstream {
 				return results
 			}
-			results = append(results, upstream(id, r))
+			results = append(results, r)
 		}
 	}
 	return results
 }
 
-// upstream turns one parsed result into its JSON form.
-func upstream(id string, r authres.Result) wire.UpstreamResult {
-	u := wire.UpstreamResult{AuthservID: id, Properties: map[string]string{}}
-	var value authres.ResultValue
-	props := map[string]string{}
-	switch r := r.(type) {
-	case *authres.SPFResult:
-		u.Method, value, u.Reason = "spf", r.Value, r.Reason
-		props["smtp.mailfrom"], props["smtp.helo"] = r.From, r.Helo
-	case *authres.DKIMResult:
-		u.Method, value, u.Reason = "dkim", r.Value, r.Reason
-		props["header.d"], props["header.i"] = r.Domain, r.Identifier
-	case *authres.DMARCResult:
-		u.Method, value, u.Reason = "dmarc", r.Value, r.Reason
-		props["header.from"] = r.From
-	case *authres.AuthResult:
-		u.Method, value, u.Reason = "auth", r.Value, r.Reason
-		props["smtp.auth"] = r.Auth
-	case *authres.IPRevResult:
-		u.Method, value, u.Reason = "iprev", r.Value, r.Reason
-		props["policy.iprev"] = r.IP
-	case *authres.DomainKeysResult:
-		u.Method, value, u.Reason = "domainkeys", r.Value, r.Reason
-		props["header.d"], props["header.from"], props["header.sender"] = r.Domain, r.From, r.Sender
-	case *authres.SenderIDResult:
-		u.Method, value, u.Reason = "sender-id", r.Value, r.Reason
-		if r.HeaderKey != "" {
-			props["header."+strings.ToLower(r.HeaderKey)] = r.HeaderValue
+// parseResinfo reads one "method=result reason=... ptype.property=value"
+// (RFC 8601 section 2.2). ok is false when it is malformed; "none" (no
+// results) gives an empty Method.
+func parseResinfo(id, s string) (r wire.UpstreamResult, ok bool) {
+	toks := splitUnquoted(s, isSpace)
+	if len(toks) == 0 || (len(toks) == 1 && strings.EqualFold(toks[0], "none")) {
+		return r, true
+	}
+	method, result, found := strings.Cut(toks[0], "=")
+	if !found || method == "" || result == "" {
+		return r, false
+	}
+	method, _, _ = strings.Cut(method, "/") // method-version
+	r = wire.UpstreamResult{
+		AuthservID: id,
+		Method:     strings.ToLower(method),
+		Result:     wire.AuthResult(strings.ToLower(result)),
+		Properties: map[string]string{},
+	}
+	for _, tok := range toks[1:] {
+		k, v, found := strings.Cut(tok, "=")
+		switch k = strings.ToLower(k); {
+		case !found:
+		case k == "reason":
+			r.Reason = unquote(v)
+		case strings.Contains(k, "."):
+			r.Properties[k] = unquote(v)
 		}
-	case *authres.ARCResult:
-		u.Method, value = "arc", r.Value
-		props["smtp.remote-ip"] = r.RemoteIP
-	case *authres.GenericResult:
-		u.Method, value = r.Method, r.Value
-		u.Reason = r.Params["reason"]
-		for k, v := range r.Params {
-			if k != "reason" {
-				props[k] = v
+	}
+	return r, true
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+// splitUnquoted splits s at the bytes for which sep is true, except
+// inside quoted strings, dropping empty pieces.
+func splitUnquoted(s string, sep func(byte) bool) []string {
+	var parts []string
+	start, quoted, escaped := 0, false, false
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) {
+			c := s[i]
+			switch {
+			case escaped:
+				escaped = false
+				continue
+			case quoted && c == '\\':
+				escaped = true
+				continue
+			case c == '"':
+				quoted = !quoted
+				continue
+			case quoted || !sep(c):
+				continue
 			}
 		}
-	}
-	u.Result = wire.AuthResult(strings.ToLower(string(value)))
-	u.Reason = unquote(u.Reason)
-	for k, v := range props {
-		if v != "" {
-			u.Properties[k] = unquote(v)
+		if p := strings.TrimSpace(s[start:i]); p != "" {
+			parts = append(parts, p)
 		}
+		start = i + 1
 	}
-	return u
+	return parts
 }
 
 // unquote removes the quotes of an RFC 2045 quoted-string value.
