@@ -16,11 +16,12 @@ const testTTL = 300
 
 // testDNS is a real DNS server on loopback (miekg/dns, UDP and TCP on one
 // port) serving the test zones, counting the queries it gets, and able to
-// drop them all, as a broken resolver does.
+// drop them all or fail them all, as a broken resolver does.
 type testDNS struct {
 	addr    string
 	queries atomic.Int64
 	drop    atomic.Bool
+	fail    atomic.Bool // answer SERVFAIL
 
 	mu      sync.Mutex
 	records map[string][]dns.RR // by lower-case FQDN
@@ -85,6 +86,11 @@ func (s *testDNS) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	resp := new(dns.Msg)
 	resp.SetReply(req)
 	resp.RecursionAvailable = true
+	if s.fail.Load() {
+		resp.Rcode = dns.RcodeServerFailure
+		w.WriteMsg(resp)
+		return
+	}
 	s.mu.Lock()
 	rrs, known := s.records[strings.ToLower(q.Name)]
 	for _, rr := range rrs {
