@@ -15,7 +15,8 @@ import (
 // mail; example.net soft-fails everyone and has no DMARC record;
 // example.org has no SPF record and p=none. relaxed.example and
 // strict.example publish for their subdomains (news.*), with relaxed and
-// strict alignment. Every domain has the key at selectors sel1 and sel2;
+// strict alignment. mech.example allows its MX hosts, a relay named with
+// a:, reverse-resolving hosts (ptr) and whom example.com allows. Every domain has the key at selectors sel1 and sel2;
 // the selector "gone" has none.
 func testZones(t testing.TB) []string {
 	key := testKey(t).record
@@ -28,6 +29,15 @@ func testZones(t testing.TB) []string {
 		txtRecord("_dmarc.relaxed.example.", "v=DMARC1; p=reject; sp=quarantine"),
 		txtRecord("_dmarc.strict.example.", "v=DMARC1; p=reject; adkim=s; aspf=s"),
 		"news.relaxed.example. 300 IN A 127.0.0.9",
+		txtRecord("mech.example.", "v=spf1 mx a:relay.mech.example ptr include:example.com -all"),
+		"mech.example. 300 IN MX 20 backup.mech.example.",
+		"mech.example. 300 IN MX 10 mail.mech.example.",
+		"mail.mech.example. 300 IN A 127.0.0.4",
+		"backup.mech.example. 300 IN AAAA ::4",
+		"relay.mech.example. 300 IN A 127.0.0.5",
+		"relay.mech.example. 300 IN AAAA ::5",
+		"6.0.0.127.in-addr.arpa. 300 IN PTR host.mech.example.",
+		"host.mech.example. 300 IN A 127.0.0.6",
 		"news.strict.example. 300 IN A 127.0.0.9",
 	}
 	for _, d := range []string{"example.com", "example.net", "example.org", "relaxed.example", "strict.example"} {
