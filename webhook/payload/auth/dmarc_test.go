@@ -52,6 +52,14 @@ func TestDMARC(t *testing.T) {
 			return sign(t, message("News <news@news.strict.example>", body), "sel1", "strict.example", "relaxed", "relaxed")
 		}, "bounces@news.strict.example", forbidden,
 			wire.DMARCResult{Result: wire.AuthFail, Domain: "news.strict.example", Policy: "reject"}},
+		{"internationalized From domain", func(*testing.T) []byte {
+			return message("Leser <leser@bücher.example>", body)
+		}, "leser@bücher.example", allowed,
+			wire.DMARCResult{Result: wire.AuthPass, Domain: "xn--bcher-kva.example", Policy: "reject", SPFAligned: true}},
+		{"internationalized From domain, spoofed", func(*testing.T) []byte {
+			return message("=?utf-8?q?Leser?= <leser@BÜCHER.example>", body)
+		}, "mallory@example.net", allowed,
+			wire.DMARCResult{Result: wire.AuthFail, Domain: "xn--bcher-kva.example", Policy: "reject"}},
 		{"no record", func(*testing.T) []byte {
 			return message("Carol <carol@example.net>", body)
 		}, "carol@example.net", allowed,

@@ -7,6 +7,8 @@ import (
 	"mime"
 	"net/mail"
 	"strings"
+
+	"golang.org/x/net/idna"
 )
 
 // maxFields bounds the header fields looked at, so a hostile header
@@ -92,7 +94,7 @@ func fromDomain(fields []field) (string, error) {
 			return "", errFrom
 		}
 		for _, a := range addrs {
-			d := strings.ToLower(strings.TrimSuffix(domainOf(a.Address), "."))
+			d := asciiDomain(domainOf(a.Address))
 			if d == "" || (domain != "" && d != domain) {
 				return "", errFrom
 			}
@@ -103,6 +105,17 @@ func fromDomain(fields []field) (string, error) {
 		return "", errFrom
 	}
 	return domain, nil
+}
+
+// asciiDomain returns d as DNS knows it: lower-case A-labels (an
+// internationalized name in its xn-- form), no final dot; "" when d is not
+// a valid name.
+func asciiDomain(d string) string {
+	a, err := idna.Lookup.ToASCII(strings.TrimSuffix(d, "."))
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(a)
 }
 
 // domainOf returns the part of addr after its last @, or "".

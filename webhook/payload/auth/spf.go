@@ -12,12 +12,17 @@ import (
 )
 
 // spfDomain is the identity SPF checks: the MAIL FROM domain, or the HELO
-// name for the null sender (RFC 7208 section 2.4).
+// name for the null sender (RFC 7208 section 2.4), in A-labels; a name
+// that is not a domain (an address literal) is returned as it is.
 func spfDomain(in Input) string {
-	if d := domainOf(in.MailFrom); d != "" {
-		return strings.ToLower(strings.TrimSuffix(d, "."))
+	d := domainOf(in.MailFrom)
+	if d == "" {
+		d = in.HELO
 	}
-	return strings.ToLower(strings.TrimSuffix(in.HELO, "."))
+	if a := asciiDomain(d); a != "" {
+		return a
+	}
+	return strings.ToLower(d)
 }
 
 // spf runs check_host() for the client address and spfDomain(in).
@@ -33,11 +38,12 @@ func (c *Checker) spf(ctx context.Context, in Input) *wire.SPFResult {
 	if labels, ok := dns.IsDomainName(res.Domain); !ok || labels < 2 {
 		return res
 	}
-	sender := in.MailFrom
-	if domainOf(sender) == "" {
-		// RFC 7208 section 2.4: the null sender is postmaster@HELO.
-		sender = "postmaster@" + res.Domain
+	// RFC 7208 section 2.4: the null sender is postmaster@HELO.
+	local := "postmaster"
+	if i := strings.LastIndexByte(in.MailFrom, '@'); i >= 0 {
+		local = in.MailFrom[:i]
 	}
+	sender := local + "@" + res.Domain
 	result, _ := spf.CheckHostWithSender(net.IP(ip.AsSlice()), in.HELO, sender,
 		spf.WithContext(ctx), spf.WithResolver(c.dns), spf.WithTraceFunc(func(string, ...any) {}))
 	res.Result = wire.AuthResult(result)

@@ -44,6 +44,8 @@ func TestSPF(t *testing.T) {
 			wire.SPFResult{Result: wire.AuthPass, Domain: "mech.example", ClientIP: "127.0.0.2"}},
 		{"none of the mechanisms", "x@mech.example", "h", forbidden,
 			wire.SPFResult{Result: wire.AuthFail, Domain: "mech.example", ClientIP: "127.0.0.3"}},
+		{"internationalized domain", "leser@Bücher.example", "h", allowed,
+			wire.SPFResult{Result: wire.AuthPass, Domain: "xn--bcher-kva.example", ClientIP: "127.0.0.2"}},
 		{"unknown client", "alice@example.com", "mail.example.com", netip.Addr{},
 			wire.SPFResult{Result: wire.AuthNone, Domain: "example.com"}},
 		{"null sender uses HELO", "", "example.com", allowed,

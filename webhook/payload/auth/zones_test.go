@@ -29,6 +29,8 @@ func testZones(t testing.TB) []string {
 		txtRecord("_dmarc.relaxed.example.", "v=DMARC1; p=reject; sp=quarantine"),
 		txtRecord("_dmarc.strict.example.", "v=DMARC1; p=reject; adkim=s; aspf=s"),
 		"news.relaxed.example. 300 IN A 127.0.0.9",
+		txtRecord("xn--bcher-kva.example.", "v=spf1 ip4:127.0.0.2 -all"),
+		txtRecord("_dmarc.xn--bcher-kva.example.", "v=DMARC1; p=reject"),
 		txtRecord("mech.example.", "v=spf1 mx a:relay.mech.example ptr include:example.com -all"),
 		"mech.example. 300 IN MX 20 backup.mech.example.",
 		"mech.example. 300 IN MX 10 mail.mech.example.",
