@@ -65,7 +65,9 @@ func newCache(max int, now func() time.Time) *cache {
 
 // get returns the live cached answer for key, or waits for the query in
 // flight for it, or runs fill and keeps what it returns for its TTL. A
-// waiter whose ctx ends first gets a timeout.
+// waiter gets the outcome of the query it waited for, which ran within
+// the first asker's budget; a waiter whose own ctx ends first gets a
+// timeout.
 func (c *cache) get(ctx context.Context, key cacheKey, fill func() answer) ([]dns.RR, error) {
 	c.mu.Lock()
 	if el, ok := c.entries[key]; ok {
