@@ -12,6 +12,7 @@ package main
 // LMTP_WEBHOOK_OPENSMTPD_IMAGE; without them the tests skip.
 
 import (
+	"bufio"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -57,7 +58,13 @@ type mtaContainer struct {
 func startMTAContainer(t *testing.T, docker, image, mta string, files map[string]string, logCmd ...string) *mtaContainer {
 	t.Helper()
 	dir := t.TempDir()
-	files["run.sh"] = string(mustRead(t, filepath.Join("testdata", "mta", mta, "run.sh")))
+	run, err := os.ReadFile(filepath.Join("testdata", "mta", mta, "run.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "run.sh"), run, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for name, content := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
 			t.Fatal(err)
@@ -96,10 +103,13 @@ func startMTAContainer(t *testing.T, docker, image, mta string, files map[string
 	}
 	var lastErr error
 	if !poll(30*time.Second, 100*time.Millisecond, func() bool {
-		lastErr = c.greets()
-		return lastErr == nil || !c.running()
+		if lastErr = c.greets(); lastErr != nil && !c.running() {
+			lastErr = fmt.Errorf("the container stopped (%w)", lastErr)
+			return true
+		}
+		return lastErr == nil
 	}) || lastErr != nil {
-		t.Fatalf("%s in container %s: no SMTP greeting on %s (%v)", mta, c.name, c.smtpAddr, lastErr)
+		t.Fatalf("%s in container %s: no SMTP greeting on %s: %v", mta, c.name, c.smtpAddr, lastErr)
 	}
 	return c
 }
@@ -114,12 +124,12 @@ func (c *mtaContainer) greets() error {
 	if err := conn.SetDeadline(time.Now().Add(5 * time.Second)); err != nil {
 		return err
 	}
-	buf := make([]byte, 4)
-	if _, err := conn.Read(buf); err != nil {
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil {
 		return err
 	}
-	if string(buf[:3]) != "220" {
-		return fmt.Errorf("greeting %q, want 220", buf)
+	if !strings.HasPrefix(line, "220") {
+		return fmt.Errorf("greeting %q, want 220", line)
 	}
 	return nil
 }
@@ -162,15 +172,6 @@ func containsAll(s string, parts []string) bool {
 		}
 	}
 	return true
-}
-
-func mustRead(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // TestReadmeExim adds README's relay setting, router and transport to
