@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -30,6 +31,11 @@ type session struct {
 	sizeHint int64
 	rcpts    []string       // unique, in order
 	counts   map[string]int // RCPT commands per address
+
+	// data is held while LMTPData runs: under BDAT, go-smtp runs it
+	// beside the commands, and resets the session when a chunk fails or
+	// the client sends RSET, while LMTPData may still be reading.
+	data sync.Mutex
 }
 
 var _ smtp.LMTPSession = (*session)(nil)
@@ -37,6 +43,8 @@ var _ smtp.LMTPSession = (*session)(nil)
 // Reset ends the transaction: after the replies to a message, at RSET
 // and at a new LHLO.
 func (s *session) Reset() {
+	s.data.Lock()
+	defer s.data.Unlock()
 	s.from, s.sizeHint = "", 0
 	s.rcpts, s.counts = nil, nil
 	s.conn.endData()
@@ -105,6 +113,8 @@ func (s *session) Data(r io.Reader) error {
 // recipient's reply as soon as it is known; go-smtp writes the replies in
 // RCPT order.
 func (s *session) LMTPData(r io.Reader, status smtp.StatusCollector) error {
+	s.data.Lock()
+	defer s.data.Unlock()
 	s.conn.inData.Store(true)
 	start := time.Now()
 	data, err := s.readData(r)
