@@ -255,6 +255,12 @@ func remoteAddr(nc net.Conn) string {
 func (s *Server) admit(nc net.Conn) (*conn, bool) {
 	id := strconv.FormatUint(s.nextID.Add(1), 36)
 	log := s.cfg.Logger.With().Str("cid", id).Str("remote_addr", remoteAddr(nc)).Logger()
+	if !s.allows(nc.RemoteAddr()) {
+		s.cfg.Metrics.connDenied()
+		log.Warn().Msg("connection refused: client address not allowed")
+		turnAway(nc, "554 5.7.1 "+s.cfg.Hostname+" Access denied, closing connection\r\n")
+		return nil, false
+	}
 	s.mu.Lock()
 	full := s.cfg.MaxConnections > 0 && len(s.conns) >= s.cfg.MaxConnections
 	draining := s.draining

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"time"
 )
 
@@ -210,4 +211,48 @@ func (c *conn) messageReceived() {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.junk, c.failed = 0, 0
+}
+
+// allows reports whether a client at addr may connect. Allow applies to
+// IP clients only: who may use a Unix socket is up to its file mode.
+func (s *Server) allows(addr net.Addr) bool {
+	if len(s.cfg.Allow) == 0 || addr == nil {
+		return true
+	}
+	var ip netip.Addr
+	switch a := addr.(type) {
+	case *net.TCPAddr:
+		ip = a.AddrPort().Addr()
+	default:
+		ap, err := netip.ParseAddrPort(addr.String())
+		if err != nil {
+			return true // not an IP client: a Unix socket
+		}
+		ip = ap.Addr()
+	}
+	return allowed(s.cfg.Allow, ip)
+}
+
+// allowed reports whether ip is in one of nets; an IPv4 client seen by
+// an IPv6 socket (::ffff:a.b.c.d) is matched as IPv4 too.
+func allowed(nets []netip.Prefix, ip netip.Addr) bool {
+	v4 := ip.Unmap()
+	for _, p := range nets {
+		if p.Contains(ip) || p.Contains(v4) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkAllow validates Allow and returns it masked, in a copy.
+func checkAllow(nets []netip.Prefix) ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(nets))
+	for i, p := range nets {
+		if !p.IsValid() {
+			return nil, fmt.Errorf("lmtp: Allow[%d] is not a valid network", i)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }

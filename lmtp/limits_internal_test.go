@@ -1,9 +1,39 @@
 package lmtp
 
 import (
+	"net"
+	"net/netip"
 	"testing"
 	"time"
 )
+
+func TestAllowed(t *testing.T) {
+	nets := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")}
+	for addr, want := range map[string]bool{
+		"10.1.2.3":         true,
+		"::ffff:10.1.2.3":  true, // an IPv4 client on an IPv6 socket
+		"11.0.0.1":         false,
+		"127.0.0.1":        false,
+		"fd12::1":          true,
+		"fe80::1":          false,
+		"::1":              false,
+		"::ffff:127.0.0.1": false,
+	} {
+		if got := allowed(nets, netip.MustParseAddr(addr)); got != want {
+			t.Errorf("%s: allowed %t, want %t", addr, got, want)
+		}
+	}
+	s := &Server{cfg: Config{Allow: nets}}
+	if !s.allows(&net.UnixAddr{Name: "/run/lmtp.sock", Net: "unix"}) || !s.allows(&net.UnixAddr{Name: "@", Net: "unix"}) {
+		t.Error("a Unix socket client was refused")
+	}
+	if s.allows(&net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: 25}) {
+		t.Error("127.0.0.1 was allowed")
+	}
+	if !(&Server{}).allows(&net.TCPAddr{IP: net.ParseIP("192.0.2.1"), Port: 25}) {
+		t.Error("an empty list refused a client")
+	}
+}
 
 // TestReadDeadline checks the data deadline at the rate's edge: n bytes
 // are due ReadTimeout + n/MinDataRate after the data began, and no read

@@ -12,6 +12,7 @@ type Metrics struct {
 	connsOpen     prometheus.Gauge
 	connsTotal    prometheus.Counter
 	connsRejected prometheus.Counter
+	connsDenied   prometheus.Counter
 	connsCut      *prometheus.CounterVec
 	messages      prometheus.Counter
 	messageBytes  prometheus.Counter
@@ -32,6 +33,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		connsRejected: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "lmtp_webhook_lmtp_connections_rejected_total",
 			Help: "LMTP client connections turned away because LMTP_MAX_CONNECTIONS were open.",
+		}),
+		connsDenied: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "lmtp_webhook_lmtp_connections_denied_total",
+			Help: "LMTP client connections refused at the greeting because the client address is not in LMTP_ALLOW.",
 		}),
 		connsCut: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lmtp_webhook_lmtp_connections_cut_total",
@@ -54,7 +59,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, reason := range []string{"timeout", "slow_data", "junk_commands", "failed_commands"} {
 		m.connsCut.WithLabelValues(reason) // shown from the start, at zero
 	}
-	reg.MustRegister(m.connsOpen, m.connsTotal, m.connsRejected, m.connsCut,
+	reg.MustRegister(m.connsOpen, m.connsTotal, m.connsRejected, m.connsDenied, m.connsCut,
 		m.messages, m.messageBytes, m.replyDuration)
 	return m
 }
@@ -75,6 +80,12 @@ func (m *Metrics) connClosed() {
 func (m *Metrics) connRejected() {
 	if m != nil {
 		m.connsRejected.Inc()
+	}
+}
+
+func (m *Metrics) connDenied() {
+	if m != nil {
+		m.connsDenied.Inc()
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -62,6 +63,10 @@ type Config struct {
 	// DefaultMaxJunkCommands and DefaultMaxFailedCommands; negative means
 	// no limit.
 	MaxJunkCommands, MaxFailedCommands int
+	// Allow lists the client networks that may connect over TCP; others
+	// get 554 5.7.1 at the greeting and are closed. Empty allows any. It
+	// does not apply to a Unix socket, whose file mode decides.
+	Allow []netip.Prefix
 
 	// Deliverer receives every message.
 	Deliverer Deliverer
@@ -116,6 +121,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxFailedCommands == 0 {
 		cfg.MaxFailedCommands = DefaultMaxFailedCommands
 	}
+	allow, err := checkAllow(cfg.Allow)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Allow = allow
 	s := &Server{cfg: cfg, conns: map[*conn]struct{}{}, rewrites: replyRewrites(cfg.Hostname, cfg.MaxMessageBytes)}
 	for _, d := range cfg.Domains {
 		d = strings.ToLower(strings.TrimSpace(d))
