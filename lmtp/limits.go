@@ -22,9 +22,10 @@ const (
 	// an MTA sends one or two such commands per message (RSET, NOOP), and
 	// the count starts again with each message.
 	DefaultMaxJunkCommands = 50
-	// DefaultMaxFailedCommands is as large as the recipients of one
-	// transaction at the default LMTP_MAX_RECIPIENTS, so that a message
-	// whose recipients are all refused does not end the connection.
+	// DefaultMaxFailedCommands is as large as the program's default
+	// recipient limit, so that a transaction whose recipients are all
+	// refused does not end the connection; Postfix sends at most 50 per
+	// transaction (lmtp_destination_recipient_limit).
 	DefaultMaxFailedCommands = 100
 )
 
@@ -98,7 +99,7 @@ func (c *conn) readDeadline(now time.Time) (time.Time, bool) {
 	}
 	idle := now.Add(timeout)
 	if rate := c.srv.cfg.MinDataRate; rate > 0 {
-		due := time.Duration(c.dataBytes/rate)*time.Second + time.Duration(c.dataBytes%rate)*time.Second/time.Duration(rate)
+		due := time.Duration(float64(c.dataBytes) / float64(rate) * float64(time.Second))
 		if slow := c.dataStart.Add(timeout + due); slow.Before(idle) {
 			return slow, true
 		}
