@@ -71,15 +71,24 @@ type conn struct {
 
 	closeOnce sync.Once
 	closeErr  error
+	closed    atomic.Bool
+
+	readLimits // deadlines, and the counts of junk and failed commands
+	dotFraming // the message after DATA, read by dotReader
 }
 
-// Read flushes the replies held back, then reads, failing a line longer
-// than the limit of the current mode.
+// Read flushes the replies held back, then reads (see readRaw), failing
+// a line longer than the limit of the current mode. After DATA's 354 the
+// message is read by a dotReader instead; go-smtp is then given only the
+// end-of-data line (see finishDot).
 func (c *conn) Read(b []byte) (int, error) {
-	if err := c.flush(); err != nil {
-		return 0, err
+	if c.dot != nil {
+		if err := c.finishDot(); err != nil {
+			return 0, err
+		}
 	}
-	n, err := c.Conn.Read(b)
+	n, err := c.readRaw(b)
+	n = c.cutAfterData(b[:n])
 	limit := int64(c.srv.cfg.MaxLineLength)
 	if c.inData.Load() {
 		limit = c.srv.cfg.MaxMessageBytes
@@ -110,6 +119,9 @@ func (c *conn) Read(b []byte) (int, error) {
 // differently from this server's contract (see replyRewrites), and holds
 // it until the next read unless message data is being answered.
 func (c *conn) Write(b []byte) (int, error) {
+	if c.closed.Load() {
+		return 0, net.ErrClosed
+	}
 	p := b
 	for _, r := range c.srv.rewrites {
 		if bytes.HasPrefix(b, r.from) && (r.prefix || len(b) == len(r.from)) {
@@ -118,8 +130,16 @@ func (c *conn) Write(b []byte) (int, error) {
 		}
 	}
 	c.wmu.Lock()
+	if limit := c.countReply(p); limit != "" {
+		c.wmu.Unlock()
+		c.tooMany(limit)
+		return len(b), nil
+	}
 	defer c.wmu.Unlock()
 	c.wbuf = append(c.wbuf, p...)
+	if bytes.HasPrefix(p, []byte("354 ")) {
+		c.dotOpen = true // go-smtp reads the message next
+	}
 	if !c.inData.Load() {
 		return len(b), nil
 	}
@@ -138,6 +158,7 @@ func (c *conn) endData() {
 	defer c.wmu.Unlock()
 	c.inData.Store(false)
 	c.lineLen = 0
+	c.dataStart, c.dataBytes = time.Time{}, 0
 	c.repliesReady.Store(0)
 	c.repliesWritten = 0
 }
@@ -193,6 +214,7 @@ func replyRewrites(hostname string, maxBytes int64) []rewrite {
 // the drain ask for it, and logs the connection's summary.
 func (c *conn) Close() error {
 	c.closeOnce.Do(func() {
+		c.closed.Store(true)
 		_ = c.flush() // a QUIT's 221, a last error
 		c.closeErr = c.Conn.Close()
 		c.srv.release(c)
@@ -205,9 +227,17 @@ func (c *conn) Close() error {
 
 // hangUp tells an idle client the service is going away and closes.
 func (c *conn) hangUp(text string) {
-	_ = c.Conn.SetWriteDeadline(time.Now().Add(time.Second))
-	_, _ = c.Write([]byte(text))
+	c.lastWords(text)
 	_ = c.Close()
+}
+
+// lastWords queues the line that tells the client why it is let go,
+// after any replies held back, for Close to write.
+func (c *conn) lastWords(text string) {
+	c.wmu.Lock()
+	c.wbuf = append(c.wbuf, text...)
+	c.wmu.Unlock()
+	_ = c.Conn.SetWriteDeadline(time.Now().Add(time.Second))
 }
 
 func remoteAddr(nc net.Conn) string {
@@ -225,6 +255,12 @@ func remoteAddr(nc net.Conn) string {
 func (s *Server) admit(nc net.Conn) (*conn, bool) {
 	id := strconv.FormatUint(s.nextID.Add(1), 36)
 	log := s.cfg.Logger.With().Str("cid", id).Str("remote_addr", remoteAddr(nc)).Logger()
+	if !s.allows(nc.RemoteAddr()) {
+		s.cfg.Metrics.connDenied()
+		log.Warn().Msg("connection refused: client address not allowed")
+		turnAway(nc, "554 5.7.1 "+s.cfg.Hostname+" Access denied, closing connection\r\n")
+		return nil, false
+	}
 	s.mu.Lock()
 	full := s.cfg.MaxConnections > 0 && len(s.conns) >= s.cfg.MaxConnections
 	draining := s.draining
@@ -245,10 +281,15 @@ func (s *Server) admit(nc net.Conn) (*conn, bool) {
 		s.cfg.Metrics.connRejected()
 		log.Warn().Int("max_connections", s.cfg.MaxConnections).Msg("connection refused: too many connections")
 	}
-	_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
-	_, _ = nc.Write([]byte(msg))
-	_ = nc.Close()
+	turnAway(nc, msg)
 	return nil, false
+}
+
+// turnAway writes the one reply a client not admitted gets, and closes.
+func turnAway(nc net.Conn, reply string) {
+	_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
+	_, _ = nc.Write([]byte(reply))
+	_ = nc.Close()
 }
 
 func (s *Server) release(c *conn) {

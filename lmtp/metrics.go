@@ -12,6 +12,8 @@ type Metrics struct {
 	connsOpen     prometheus.Gauge
 	connsTotal    prometheus.Counter
 	connsRejected prometheus.Counter
+	connsDenied   prometheus.Counter
+	connsCut      *prometheus.CounterVec
 	messages      prometheus.Counter
 	messageBytes  prometheus.Counter
 	replyDuration prometheus.Histogram
@@ -32,6 +34,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "lmtp_webhook_lmtp_connections_rejected_total",
 			Help: "LMTP client connections turned away because LMTP_MAX_CONNECTIONS were open.",
 		}),
+		connsDenied: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "lmtp_webhook_lmtp_connections_denied_total",
+			Help: "LMTP client connections refused at the greeting because the client address is not in LMTP_ALLOW.",
+		}),
+		connsCut: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lmtp_webhook_lmtp_connections_cut_total",
+			Help: "LMTP client connections closed by the server, by reason: timeout, slow_data, junk_commands, failed_commands.",
+		}, []string{"reason"}),
 		messages: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "lmtp_webhook_messages_received_total",
 			Help: "Messages received in full (end of DATA).",
@@ -46,7 +56,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120},
 		}),
 	}
-	reg.MustRegister(m.connsOpen, m.connsTotal, m.connsRejected, m.messages, m.messageBytes, m.replyDuration)
+	for _, reason := range []string{"timeout", "slow_data", "junk_commands", "failed_commands"} {
+		m.connsCut.WithLabelValues(reason) // shown from the start, at zero
+	}
+	reg.MustRegister(m.connsOpen, m.connsTotal, m.connsRejected, m.connsDenied, m.connsCut,
+		m.messages, m.messageBytes, m.replyDuration)
 	return m
 }
 
@@ -66,6 +80,18 @@ func (m *Metrics) connClosed() {
 func (m *Metrics) connRejected() {
 	if m != nil {
 		m.connsRejected.Inc()
+	}
+}
+
+func (m *Metrics) connDenied() {
+	if m != nil {
+		m.connsDenied.Inc()
+	}
+}
+
+func (m *Metrics) cutOff(reason string) {
+	if m != nil {
+		m.connsCut.WithLabelValues(reason).Inc()
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -40,9 +41,32 @@ type Config struct {
 	// gets 500 5.4.0 and the connection is closed. Zero means 2000.
 	// Message lines are bounded only by MaxMessageBytes.
 	MaxLineLength int
-	// ReadTimeout bounds the wait for each command, and for the whole
-	// message once DATA is sent; WriteTimeout bounds each reply.
+	// ReadTimeout bounds each wait for the client, whatever the state of
+	// the session: a command line must be whole within it (one trickled
+	// in byte by byte is cut off like a silent client), and message data
+	// may pause for no longer. Past it the client gets 421 4.4.2 and the
+	// connection is closed. Zero means no timeout. WriteTimeout bounds
+	// each reply.
 	ReadTimeout, WriteTimeout time.Duration
+	// MinDataRate, in bytes per second, is the slowest message data (DATA
+	// or BDAT) may arrive at on average: n bytes are due ReadTimeout +
+	// n/MinDataRate after the data began, or the client gets 421 4.4.2
+	// and the connection is closed. Zero means DefaultMinDataRate (1 KiB
+	// per second); negative means no floor. It applies only with a
+	// ReadTimeout.
+	MinDataRate int64
+	// MaxJunkCommands bounds the NOOP, RSET, VRFY, HELP, EXPN and unknown
+	// commands a client may send, and MaxFailedCommands the commands
+	// answered with 4xx or 5xx (replies to a message's recipients aside),
+	// between two messages received in full. Past either, the command is
+	// answered 421 4.7.0 and the connection is closed. Zero means
+	// DefaultMaxJunkCommands and DefaultMaxFailedCommands; negative means
+	// no limit.
+	MaxJunkCommands, MaxFailedCommands int
+	// Allow lists the client networks that may connect over TCP; others
+	// get 554 5.7.1 at the greeting and are closed. Empty allows any. It
+	// does not apply to a Unix socket, whose file mode decides.
+	Allow []netip.Prefix
 
 	// Deliverer receives every message.
 	Deliverer Deliverer
@@ -88,6 +112,20 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Hostname == "" {
 		cfg.Hostname, _ = os.Hostname()
 	}
+	if cfg.MinDataRate == 0 {
+		cfg.MinDataRate = DefaultMinDataRate
+	}
+	if cfg.MaxJunkCommands == 0 {
+		cfg.MaxJunkCommands = DefaultMaxJunkCommands
+	}
+	if cfg.MaxFailedCommands == 0 {
+		cfg.MaxFailedCommands = DefaultMaxFailedCommands
+	}
+	allow, err := checkAllow(cfg.Allow)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Allow = allow
 	s := &Server{cfg: cfg, conns: map[*conn]struct{}{}, rewrites: replyRewrites(cfg.Hostname, cfg.MaxMessageBytes)}
 	for _, d := range cfg.Domains {
 		d = strings.ToLower(strings.TrimSpace(d))
@@ -117,7 +155,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	srv.MaxRecipients = cfg.MaxRecipients
 	srv.MaxLineLength = 0 // enforced by conn, which knows commands from data
-	srv.ReadTimeout = cfg.ReadTimeout
+	srv.ReadTimeout = 0   // enforced by conn, in every state (see readRaw)
 	srv.WriteTimeout = cfg.WriteTimeout
 	srv.EnableSMTPUTF8 = true
 	srv.ErrorLog = smtpLogger{cfg.Logger}

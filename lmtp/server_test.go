@@ -276,56 +276,6 @@ func TestLineLengths(t *testing.T) {
 	}
 }
 
-func TestSilentAndTricklingClientsAreCutOff(t *testing.T) {
-	d := &deliverer{}
-	addr, _ := start(t, d, func(c *lmtp.Config) {
-		c.ReadTimeout = 300 * time.Millisecond
-		c.MaxConnections = 1
-	})
-	t.Run("silent", func(t *testing.T) {
-		cl := lmtptest.Dial(t, addr)
-		if r := cl.Reply(); r != "421 4.4.2 Idle timeout, bye bye" {
-			t.Errorf("silent client: %q", r)
-		}
-		if _, err := cl.ReadLine(); err != io.EOF {
-			t.Errorf("not closed: %v", err)
-		}
-	})
-	t.Run("trickling data", func(t *testing.T) {
-		cl := waitDial(t, addr)
-		cl.Expect("250 ", "LHLO client.test")
-		cl.Expect("250 ", "MAIL FROM:<a@x.test>")
-		cl.Expect("250 ", "RCPT TO:<r@x.test>")
-		cl.Expect("354 ", "DATA")
-		// One byte every 50ms: each read is quick, but the message never
-		// ends within the limit.
-		stop := time.After(3 * time.Second)
-		closed := false
-		for !closed {
-			select {
-			case <-stop:
-				t.Fatal("trickling client never cut off")
-			default:
-			}
-			if _, err := cl.Conn.Write([]byte("x")); err != nil {
-				closed = true
-			}
-			time.Sleep(50 * time.Millisecond)
-			_ = cl.Conn.SetReadDeadline(time.Now().Add(time.Millisecond))
-			if line, err := cl.ReadLine(); err == io.EOF || strings.HasPrefix(line, "451") || strings.HasPrefix(line, "421") {
-				closed = true
-			}
-		}
-		if n := len(d.messages()); n != 0 {
-			t.Errorf("a partial message was delivered")
-		}
-	})
-	t.Run("slot freed", func(t *testing.T) {
-		cl := waitDial(t, addr)
-		cl.Expect("250 ", "LHLO client.test")
-	})
-}
-
 // waitDial dials until the server has a free slot again.
 func waitDial(t *testing.T, addr string) *lmtptest.Client {
 	t.Helper()

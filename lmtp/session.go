@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -16,6 +17,7 @@ var (
 	errShuttingDown = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 2}, Message: "Service shutting down, try again later"}
 	errDomain       = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 2}, Message: "Recipient domain not served here"}
 	errReadData     = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "Error reading message data"}
+	errClosed       = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "Connection closed"}
 )
 
 // session is one client's LMTP session; go-smtp calls it from a single
@@ -30,6 +32,11 @@ type session struct {
 	sizeHint int64
 	rcpts    []string       // unique, in order
 	counts   map[string]int // RCPT commands per address
+
+	// data is held while LMTPData runs: under BDAT, go-smtp runs it
+	// beside the commands, and resets the session when a chunk fails or
+	// the client sends RSET, while LMTPData may still be reading.
+	data sync.Mutex
 }
 
 var _ smtp.LMTPSession = (*session)(nil)
@@ -37,6 +44,8 @@ var _ smtp.LMTPSession = (*session)(nil)
 // Reset ends the transaction: after the replies to a message, at RSET
 // and at a new LHLO.
 func (s *session) Reset() {
+	s.data.Lock()
+	defer s.data.Unlock()
 	s.from, s.sizeHint = "", 0
 	s.rcpts, s.counts = nil, nil
 	s.conn.endData()
@@ -49,6 +58,9 @@ func (s *session) Logout() error { return nil }
 // Mail starts a transaction, unless draining, the SIZE declared is over
 // the limit, or the check refuses the sender.
 func (s *session) Mail(from string, opts *smtp.MailOptions) error {
+	if s.conn.closed.Load() {
+		return errClosed // a partial line go-smtp read after a timeout
+	}
 	if s.srv.isDraining() {
 		return errShuttingDown
 	}
@@ -73,6 +85,9 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 // refuse; a repeated one is delivered once and answered as often as it
 // was given.
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if s.conn.closed.Load() {
+		return errClosed
+	}
 	if !s.srv.acceptsDomain(to) {
 		s.log.Info().Str("rcpt", to).Msg("recipient refused: domain not served")
 		return errDomain
@@ -105,7 +120,12 @@ func (s *session) Data(r io.Reader) error {
 // recipient's reply as soon as it is known; go-smtp writes the replies in
 // RCPT order.
 func (s *session) LMTPData(r io.Reader, status smtp.StatusCollector) error {
+	s.data.Lock()
+	defer s.data.Unlock()
 	s.conn.inData.Store(true)
+	if d := s.conn.openDot(s.srv.cfg.MaxMessageBytes); d != nil {
+		r = d // go-smtp's own reader mistakes the end of data (see dotReader)
+	}
 	start := time.Now()
 	data, err := s.readData(r)
 	if err != nil {
@@ -119,6 +139,7 @@ func (s *session) LMTPData(r io.Reader, status smtp.StatusCollector) error {
 		return errReadData
 	}
 	receivedAt := time.Now()
+	s.conn.messageReceived()
 	s.conn.messages.Add(1)
 	s.srv.cfg.Metrics.received(len(data))
 
