@@ -16,6 +16,7 @@ import (
 	"golang.org/x/text/encoding/charmap"
 
 	"github.com/lmtp-webhook/lmtp-webhook/lmtp"
+	"github.com/lmtp-webhook/lmtp-webhook/lmtp/memory"
 )
 
 // Payload is the JSON body of one delivery. Receivers written in Go can
@@ -479,10 +480,10 @@ func encode(msg *lmtp.Message, opts ParseOptions) (*encoded, error) {
 	if env.Recipients == nil {
 		env.Recipients = []string{}
 	}
-	if len(msg.Data) >= lmtp.LargeMessage {
+	if len(msg.Data) >= memory.Large {
 		// The parse's garbage goes back to the system before the JSON's
 		// buffer, about as large as the message, is taken.
-		lmtp.ReleaseMemory()
+		memory.Release()
 	}
 	shared, err := encodeShared(&env, m)
 	if err != nil {
