@@ -36,6 +36,8 @@ import (
 	"github.com/lmtp-webhook/lmtp-webhook/lmtp"
 	"github.com/lmtp-webhook/lmtp-webhook/retry"
 	"github.com/lmtp-webhook/lmtp-webhook/webhook"
+	"github.com/lmtp-webhook/lmtp-webhook/webhook/payload"
+	"github.com/lmtp-webhook/lmtp-webhook/webhook/wire"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -166,7 +168,7 @@ func (c *config) validate() error {
 	if path, ok := strings.CutPrefix(c.LMTPListen, "unix:"); ok && path == "" {
 		return &configError{"LMTP_LISTEN", errors.New("unix: needs a path")}
 	}
-	if _, err := webhook.ParseSecret(c.WebhookSecret); err != nil {
+	if _, err := wire.ParseSecret(c.WebhookSecret); err != nil {
 		return &configError{"WEBHOOK_SECRET", err}
 	}
 	for name := range c.WebhookHeaders {
@@ -243,12 +245,11 @@ func newLogger(cfg *config) zerolog.Logger {
 // listener first, then transactions in flight, then the HTTP client.
 func run(cfg *config) error {
 	log := newLogger(cfg)
-	webhook.Version = version
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	secret, _ := webhook.ParseSecret(cfg.WebhookSecret)
+	secret, _ := wire.ParseSecret(cfg.WebhookSecret)
 	routes, err := webhook.ParseRoutes(cfg.WebhookRoutes)
 	if err != nil {
 		return &configError{"WEBHOOK_ROUTES", err}
@@ -259,7 +260,7 @@ func run(cfg *config) error {
 		Secret:  secret,
 		Timeout: cfg.WebhookTimeout,
 		Headers: cfg.WebhookHeaders,
-		Parse: webhook.ParseOptions{
+		Parse: payload.Options{
 			OmitAttachments: cfg.WebhookAttachments == "omit",
 			IncludeRaw:      cfg.WebhookIncludeRaw,
 		},
@@ -271,6 +272,7 @@ func run(cfg *config) error {
 		},
 		MaxConns: cfg.WebhookMaxConns,
 		Metrics:  webhook.NewMetrics(reg),
+		Version:  version,
 	})
 	if err != nil {
 		return &configError{"WEBHOOK_URL", err}

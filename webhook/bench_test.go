@@ -62,40 +62,6 @@ func benchMessage(data []byte, rcpts int) *lmtp.Message {
 	return msg
 }
 
-// BenchmarkParse measures enmime and the header work, once per message.
-func BenchmarkParse(b *testing.B) {
-	for _, in := range benchInputs() {
-		b.Run(in.name, func(b *testing.B) {
-			b.ReportAllocs()
-			data := in.load(b)
-			b.SetBytes(int64(len(data)))
-			for b.Loop() {
-				Parse(data, time.Unix(0, 0), ParseOptions{})
-			}
-		})
-	}
-}
-
-// BenchmarkEncode measures the shared JSON of a parsed message, built
-// once whatever the number of recipients: what encode adds to Parse.
-func BenchmarkEncode(b *testing.B) {
-	for _, in := range benchInputs() {
-		b.Run(in.name, func(b *testing.B) {
-			msg := benchMessage(in.load(b), 5)
-			m := Parse(msg.Data, msg.ReceivedAt, ParseOptions{})
-			env := &sharedEnvelope{From: msg.From, Recipients: msg.Recipients, Helo: msg.Helo,
-				RemoteAddr: msg.RemoteAddr, Size: int64(len(msg.Data))}
-			b.ReportAllocs()
-			b.SetBytes(int64(len(msg.Data)))
-			for b.Loop() {
-				if _, err := encodeShared(env, m); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-}
-
 // BenchmarkDeliver measures a whole delivery in process: parse, encode,
 // and one POST per recipient over loopback HTTP to a receiver that reads
 // each body to the end and answers 200.

@@ -17,13 +17,14 @@ import (
 	"github.com/lmtp-webhook/lmtp-webhook/lmtp/lmtptest"
 	"github.com/lmtp-webhook/lmtp-webhook/retry"
 	"github.com/lmtp-webhook/lmtp-webhook/webhook"
+	"github.com/lmtp-webhook/lmtp-webhook/webhook/wire"
 )
 
 // request is one POST as the receiver saw it.
 type request struct {
 	Header  http.Header
 	Body    []byte
-	Payload webhook.Payload
+	Payload wire.Payload
 	At      time.Time
 }
 
@@ -35,11 +36,11 @@ type receiver struct {
 
 	mu     sync.Mutex
 	got    []request
-	answer func(w http.ResponseWriter, r *http.Request, p webhook.Payload, attempt int)
+	answer func(w http.ResponseWriter, r *http.Request, p wire.Payload, attempt int)
 	seen   map[string]int // attempts per webhook-id
 }
 
-func newReceiver(t *testing.T, answer func(w http.ResponseWriter, r *http.Request, p webhook.Payload, attempt int)) *receiver {
+func newReceiver(t *testing.T, answer func(w http.ResponseWriter, r *http.Request, p wire.Payload, attempt int)) *receiver {
 	t.Helper()
 	rc := &receiver{t: t, answer: answer, seen: map[string]int{}}
 	rc.srv = httptest.NewServer(http.HandlerFunc(rc.serve))
@@ -53,7 +54,7 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 		rc.t.Errorf("receiver: read body: %v", err)
 		return
 	}
-	var p webhook.Payload
+	var p wire.Payload
 	if err := json.Unmarshal(body, &p); err != nil {
 		rc.t.Errorf("receiver: body is not valid JSON: %v\n%s", err, body)
 		w.WriteHeader(400)

@@ -12,12 +12,13 @@ import (
 
 	"github.com/lmtp-webhook/lmtp-webhook/lmtp"
 	"github.com/lmtp-webhook/lmtp-webhook/webhook"
+	"github.com/lmtp-webhook/lmtp-webhook/webhook/wire"
 )
 
 // statusFromAddress answers with the HTTP status written in the
 // recipient's local part ("s404@x" gets 404), so that one message tests
 // many mappings at once.
-func statusFromAddress(w http.ResponseWriter, r *http.Request, p webhook.Payload, attempt int) {
+func statusFromAddress(w http.ResponseWriter, r *http.Request, p wire.Payload, attempt int) {
 	local, _, _ := strings.Cut(p.Envelope.To, "@")
 	code, err := strconv.Atoi(strings.TrimPrefix(local, "s"))
 	if err != nil {
@@ -92,7 +93,7 @@ func TestExplicitAnswerWins(t *testing.T) {
 		"garbage@x.test":   {200, "application/json", `{{{{not json`},
 		"utf8@x.test":      {410, "text/plain; charset=utf-8", "Postfach gelöscht"},
 	}
-	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p webhook.Payload, _ int) {
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p wire.Payload, _ int) {
 		a := answers[p.Envelope.To]
 		w.Header().Set("Content-Type", a.ctype)
 		w.WriteHeader(a.status)
@@ -183,7 +184,7 @@ func TestPayloadArrives(t *testing.T) {
 		if p.Date == nil || !p.Date.Equal(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)) {
 			t.Errorf("date %v", p.Date)
 		}
-		if len(p.From) != 1 || p.From[0] != (webhook.Address{Name: "Alice", Address: "alice@example.org"}) {
+		if len(p.From) != 1 || p.From[0] != (wire.Address{Name: "Alice", Address: "alice@example.org"}) {
 			t.Errorf("from %+v", p.From)
 		}
 		names := []string{}
@@ -222,7 +223,7 @@ func TestPayloadArrives(t *testing.T) {
 }
 
 func TestRetriesKeepIDAndRefreshTimestamp(t *testing.T) {
-	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p webhook.Payload, attempt int) {
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p wire.Payload, attempt int) {
 		if attempt < 3 {
 			w.WriteHeader(503)
 			return
@@ -256,7 +257,7 @@ func TestRetriesKeepIDAndRefreshTimestamp(t *testing.T) {
 }
 
 func TestRetryBudgetSpentGives451(t *testing.T) {
-	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p webhook.Payload, attempt int) {
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p wire.Payload, attempt int) {
 		w.WriteHeader(502)
 	})
 	addr := startBridge(t, rc.srv.URL, func(c *webhook.Config, _ *lmtp.Config) {
@@ -273,7 +274,7 @@ func TestRetryBudgetSpentGives451(t *testing.T) {
 }
 
 func TestRetryAfterIsHonoured(t *testing.T) {
-	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p webhook.Payload, attempt int) {
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p wire.Payload, attempt int) {
 		if attempt == 1 {
 			w.Header().Set("Retry-After", "1")
 			w.WriteHeader(429)
@@ -296,7 +297,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 }
 
 func TestRetryAfterBeyondBudgetIsNotWaited(t *testing.T) {
-	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p webhook.Payload, attempt int) {
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p wire.Payload, attempt int) {
 		w.Header().Set("Retry-After", "3600")
 		w.WriteHeader(503)
 	})
@@ -317,7 +318,7 @@ func TestRetryAfterBeyondBudgetIsNotWaited(t *testing.T) {
 
 func TestSlowRecipientDoesNotHoldBackOthers(t *testing.T) {
 	fastArrived := make(chan struct{})
-	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p webhook.Payload, _ int) {
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p wire.Payload, _ int) {
 		switch p.Envelope.To {
 		case "fast@example.com":
 			close(fastArrived)
@@ -367,7 +368,7 @@ func TestUnreachableAndHangingWebhooks(t *testing.T) {
 	t.Run("hangs", func(t *testing.T) {
 		release := make(chan struct{})
 		t.Cleanup(func() { close(release) })
-		rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p webhook.Payload, _ int) {
+		rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p wire.Payload, _ int) {
 			select {
 			case <-release:
 			case <-r.Context().Done():
@@ -389,7 +390,7 @@ func TestUnreachableAndHangingWebhooks(t *testing.T) {
 }
 
 func TestBasicAuthAndExtraHeaders(t *testing.T) {
-	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p webhook.Payload, _ int) {
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p wire.Payload, _ int) {
 		user, pass, ok := r.BasicAuth()
 		if !ok || user != "hook" || pass != "s3cret" {
 			w.WriteHeader(401)
@@ -414,7 +415,7 @@ func TestBasicAuthAndExtraHeaders(t *testing.T) {
 func TestRedirects(t *testing.T) {
 	var final *receiver
 	final = newReceiver(t, nil)
-	hops := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p webhook.Payload, _ int) {
+	hops := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p wire.Payload, _ int) {
 		switch r.URL.Path {
 		case "/307":
 			http.Redirect(w, r, final.srv.URL+"/final", http.StatusTemporaryRedirect)

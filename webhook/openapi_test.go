@@ -25,6 +25,7 @@ import (
 
 	"github.com/lmtp-webhook/lmtp-webhook/lmtp"
 	"github.com/lmtp-webhook/lmtp-webhook/webhook"
+	"github.com/lmtp-webhook/lmtp-webhook/webhook/wire"
 )
 
 // The contract lives at the repository's root; these tests hold the
@@ -214,9 +215,9 @@ func clip(b []byte) string {
 	return string(b)
 }
 
-// wire is msg as the bridge receives it from client.send: every line
+// crlf is msg as the bridge receives it from client.send: every line
 // ended with CRLF.
-func wire(msg string) string {
+func crlf(msg string) string {
 	msg = strings.ReplaceAll(msg, "\r\n", "\n")
 	return strings.ReplaceAll(strings.TrimSuffix(msg, "\n"), "\n", "\r\n") + "\r\n"
 }
@@ -322,10 +323,10 @@ Content-Transfer-Encoding: base64
 
 // checkAttachments asserts the parts of attachmentsMessage, content
 // included unless omitted.
-func checkAttachments(t *testing.T, p webhook.Payload, omitted bool) {
+func checkAttachments(t *testing.T, p wire.Payload, omitted bool) {
 	t.Helper()
 	type part struct {
-		list        []webhook.Attachment
+		list        []wire.Attachment
 		filename    string
 		contentType string
 		disposition string
@@ -341,7 +342,7 @@ func checkAttachments(t *testing.T, p webhook.Payload, omitted bool) {
 		t.Fatalf("%d attachments and %d inlines, want 1 and 2: %+v %+v", len(p.Attachments), len(p.Inlines), p.Attachments, p.Inlines)
 	}
 	for _, w := range want {
-		i := slices.IndexFunc(w.list, func(a webhook.Attachment) bool { return a.ContentType == w.contentType })
+		i := slices.IndexFunc(w.list, func(a wire.Attachment) bool { return a.ContentType == w.contentType })
 		if i < 0 {
 			t.Errorf("no %s part", w.contentType)
 			continue
@@ -401,7 +402,7 @@ var legacyMessage = "From: =?iso-8859-1?Q?Ren=E9e?= <renee@example.fr>\n" +
 // openapi.yaml.
 func TestDeliveriesMatchSchema(t *testing.T) {
 	k := openContract(t)
-	key, err := webhook.ParseSecret(testSecret)
+	key, err := wire.ParseSecret(testSecret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -473,10 +474,10 @@ func TestDeliveriesMatchSchema(t *testing.T) {
 		reqs := deliverAll(t, nil, "mailer-daemon@example.com", []string{"user@example.com"}, noBoundaryMessage)
 		valid(t, reqs)
 		p := reqs[0].Payload
-		if string(p.Raw) != wire(noBoundaryMessage) {
+		if string(p.Raw) != crlf(noBoundaryMessage) {
 			t.Errorf("raw %q, want the message as sent", p.Raw)
 		}
-		i := slices.IndexFunc(p.Errors, func(e webhook.ParseError) bool { return e.Name == "Unparseable Message" })
+		i := slices.IndexFunc(p.Errors, func(e wire.ParseError) bool { return e.Name == "Unparseable Message" })
 		if i < 0 || !p.Errors[i].Severe || p.Errors[i].Detail == "" {
 			t.Errorf("errors %+v, want a severe Unparseable Message", p.Errors)
 		}
@@ -516,8 +517,8 @@ func TestDeliveriesMatchSchema(t *testing.T) {
 			"alice@example.org", []string{"bob@example.com"}, msg)
 		valid(t, reqs)
 		p := reqs[0].Payload
-		if string(p.Raw) != wire(msg) {
-			t.Errorf("raw is not the message as sent:\n got %q\nwant %q", p.Raw, wire(msg))
+		if string(p.Raw) != crlf(msg) {
+			t.Errorf("raw is not the message as sent:\n got %q\nwant %q", p.Raw, crlf(msg))
 		}
 		if p.Envelope.Size != int64(len(p.Raw)) {
 			t.Errorf("size %d, raw is %d bytes", p.Envelope.Size, len(p.Raw))
@@ -553,7 +554,7 @@ func newCheckRecorder(t *testing.T) *checkRecorder {
 	cr := &checkRecorder{}
 	cr.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		var p webhook.CheckPayload
+		var p wire.CheckPayload
 		if err := json.Unmarshal(body, &p); err != nil {
 			t.Errorf("check request is not JSON: %v", err)
 		}
@@ -603,7 +604,7 @@ func withChecker(t *testing.T, url string, key []byte) func(*webhook.Config, *lm
 // stages and for the null sender, against openapi.yaml.
 func TestCheckRequestsMatchSchema(t *testing.T) {
 	k := openContract(t)
-	key, err := webhook.ParseSecret(testSecret)
+	key, err := wire.ParseSecret(testSecret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -619,7 +620,7 @@ func TestCheckRequestsMatchSchema(t *testing.T) {
 	for _, r := range reqs {
 		k.validate(t, checkSchema, r.Body)
 		k.checkHeaders(t, checkOp, r.Header)
-		var p webhook.CheckPayload
+		var p wire.CheckPayload
 		if err := json.Unmarshal(r.Body, &p); err != nil {
 			t.Fatal(err)
 		}
@@ -803,7 +804,7 @@ func TestAnswerSchemaAgreesWithBridge(t *testing.T) {
 		byRcpt[rcpt] = i
 		rcpts = append(rcpts, rcpt)
 	}
-	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p webhook.Payload, _ int) {
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p wire.Payload, _ int) {
 		c := cases[byRcpt[p.Envelope.To]]
 		w.Header().Set("Content-Type", c.ctype)
 		w.WriteHeader(c.status)
@@ -856,14 +857,14 @@ func jsonFields(t reflect.Type) map[string]bool {
 func TestSchemasMatchGoTypes(t *testing.T) {
 	k := openContract(t)
 	types := map[string]reflect.Type{
-		"Payload":      reflect.TypeFor[webhook.Payload](),
-		"Envelope":     reflect.TypeFor[webhook.Envelope](),
-		"Header":       reflect.TypeFor[webhook.Header](),
-		"Address":      reflect.TypeFor[webhook.Address](),
-		"Attachment":   reflect.TypeFor[webhook.Attachment](),
-		"ParseError":   reflect.TypeFor[webhook.ParseError](),
-		"CheckPayload": reflect.TypeFor[webhook.CheckPayload](),
-		"Answer":       reflect.TypeFor[webhook.Answer](),
+		"Payload":      reflect.TypeFor[wire.Payload](),
+		"Envelope":     reflect.TypeFor[wire.Envelope](),
+		"Header":       reflect.TypeFor[wire.Header](),
+		"Address":      reflect.TypeFor[wire.Address](),
+		"Attachment":   reflect.TypeFor[wire.Attachment](),
+		"ParseError":   reflect.TypeFor[wire.ParseError](),
+		"CheckPayload": reflect.TypeFor[wire.CheckPayload](),
+		"Answer":       reflect.TypeFor[wire.Answer](),
 	}
 	for name, typ := range types {
 		t.Run(name, func(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/lmtp-webhook/lmtp-webhook/lmtp"
 	"github.com/lmtp-webhook/lmtp-webhook/webhook"
+	"github.com/lmtp-webhook/lmtp-webhook/webhook/wire"
 )
 
 func TestRoutesSendEachRecipientToItsURL(t *testing.T) {
@@ -120,14 +121,14 @@ func TestParseRoutes(t *testing.T) {
 type checkServer struct {
 	srv *httptest.Server
 	mu  sync.Mutex
-	got []webhook.CheckPayload
+	got []wire.CheckPayload
 }
 
 func newCheckServer(t *testing.T) *checkServer {
 	cs := &checkServer{}
 	cs.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		var p webhook.CheckPayload
+		var p wire.CheckPayload
 		if err := json.Unmarshal(body, &p); err != nil {
 			t.Errorf("check body: %v", err)
 		}

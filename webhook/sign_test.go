@@ -19,6 +19,7 @@ import (
 
 	"github.com/lmtp-webhook/lmtp-webhook/lmtp"
 	"github.com/lmtp-webhook/lmtp-webhook/webhook"
+	"github.com/lmtp-webhook/lmtp-webhook/webhook/wire"
 )
 
 // testSecret is the example secret of the Standard Webhooks
@@ -30,11 +31,11 @@ const testSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 // own code: every attempt verifies, and a retry carries the same id and
 // body with a later timestamp and its own signature.
 func TestSignaturesVerifyWithReferenceLibrary(t *testing.T) {
-	key, err := webhook.ParseSecret(testSecret)
+	key, err := wire.ParseSecret(testSecret)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p webhook.Payload, attempt int) {
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p wire.Payload, attempt int) {
 		if attempt == 1 {
 			// Retry-After puts the retry in a later second, so that the
 			// two attempts cannot share a timestamp.
@@ -114,7 +115,7 @@ func TestSignaturesVerifyWithReferenceLibrary(t *testing.T) {
 // TestCheckRequestsAreSigned verifies CHECK_URL requests with the
 // reference library too.
 func TestCheckRequestsAreSigned(t *testing.T) {
-	key, err := webhook.ParseSecret(testSecret)
+	key, err := wire.ParseSecret(testSecret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +169,7 @@ func TestParseSecret(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			key, err := webhook.ParseSecret(c.secret)
+			key, err := wire.ParseSecret(c.secret)
 			if c.problem != "" {
 				if err == nil || !strings.Contains(err.Error(), c.problem) {
 					t.Fatalf("error %v, want one saying %q", err, c.problem)

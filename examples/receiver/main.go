@@ -41,7 +41,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/lmtp-webhook/lmtp-webhook/webhook"
+	"github.com/lmtp-webhook/lmtp-webhook/webhook/wire"
 )
 
 // maxBody bounds a request body; the bridge's default message limit is
@@ -87,7 +87,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if cfg.tolerance, err = time.ParseDuration(or("RECEIVER_TOLERANCE", "5m")); err != nil || cfg.tolerance <= 0 {
 		return cfg, fmt.Errorf("RECEIVER_TOLERANCE: want a positive duration such as 5m, got %q", getenv("RECEIVER_TOLERANCE"))
 	}
-	if cfg.key, err = webhook.ParseSecret(getenv("WEBHOOK_SECRET")); err != nil {
+	if cfg.key, err = wire.ParseSecret(getenv("WEBHOOK_SECRET")); err != nil {
 		return cfg, fmt.Errorf("WEBHOOK_SECRET: %w", err)
 	}
 	if cfg.status, cfg.body, err = parseReply(or("RECEIVER_REPLY", "200")); err != nil {
@@ -101,7 +101,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 func parseReply(s string) (int, []byte, error) {
 	s = strings.TrimSpace(s)
 	if strings.HasPrefix(s, "{") {
-		var a webhook.Answer
+		var a wire.Answer
 		if err := json.Unmarshal([]byte(s), &a); err != nil {
 			return 0, nil, fmt.Errorf("not a JSON answer: %w", err)
 		}
@@ -120,7 +120,7 @@ func accepts(status int, body []byte) bool {
 	if status/100 != 2 {
 		return false
 	}
-	var a webhook.Answer
+	var a wire.Answer
 	if body != nil && json.Unmarshal(body, &a) == nil && a.Code != nil {
 		return *a.Code/100 == 2
 	}
@@ -173,7 +173,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "missing webhook-id", http.StatusBadRequest)
 		return
 	}
-	var p webhook.Payload
+	var p wire.Payload
 	if err := json.Unmarshal(body, &p); err != nil {
 		http.Error(w, "not a JSON payload", http.StatusBadRequest)
 		return

@@ -17,6 +17,7 @@ import (
 
 	"github.com/lmtp-webhook/lmtp-webhook/lmtp"
 	"github.com/lmtp-webhook/lmtp-webhook/webhook"
+	"github.com/lmtp-webhook/lmtp-webhook/webhook/wire"
 )
 
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -43,7 +44,7 @@ func signed(t *testing.T, id string, ts time.Time, b []byte) http.Header {
 }
 
 func TestVerify(t *testing.T) {
-	key, err := webhook.ParseSecret(secret)
+	key, err := wire.ParseSecret(secret)
 	if err != nil {
 		t.Fatal(err)
 	}
