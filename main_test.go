@@ -1204,6 +1204,8 @@ func TestConfigurationErrorsExit2(t *testing.T) {
 		{[]string{"WEBHOOK_URL=http://x", "LOG_LEVEL=loud"}, 2, "LOG_LEVEL: unknown level"},
 		{[]string{"WEBHOOK_URL=http://x", "LOG_FORMAT=xml"}, 2, "LOG_FORMAT:"},
 		{[]string{"WEBHOOK_URL=http://x", "SHUTDOWN_TIMEOUT=0s"}, 2, "SHUTDOWN_TIMEOUT: must be a positive duration"},
+		{[]string{"WEBHOOK_URL=http://x", "LMTP_LISTEN=garbage"}, 2, "LMTP_LISTEN: want host:port"},
+		{[]string{"WEBHOOK_URL=http://x", "HTTP_LISTEN=garbage"}, 2, "HTTP_LISTEN: want host:port"},
 		// A port in use is not a configuration error but a start failure.
 		{[]string{"WEBHOOK_URL=http://x", "LMTP_LISTEN=" + busy.Addr().String(), "HTTP_LISTEN="}, 1, "address already in use"},
 	}
@@ -1243,6 +1245,9 @@ func TestHelpPrintsTheConfigurationTable(t *testing.T) {
 		if !regexp.MustCompile(`(?m)^` + name + `\s`).Match(out) {
 			t.Errorf("-h does not list %s", name)
 		}
+	}
+	if !regexp.MustCompile(`(?m)^\s+lmtp-webhook -version\s`).Match(out) {
+		t.Errorf("-h does not list -version:\n%s", out)
 	}
 	if !strings.Contains(string(out), "26214400") || !strings.Contains(string(out), "127.0.0.1:2424") {
 		t.Errorf("-h lacks the defaults:\n%s", out)

@@ -26,14 +26,14 @@ type Checker struct {
 var _ lmtp.Checker = (*Checker)(nil)
 
 // NewChecker builds a Checker for url, sharing c's HTTP connections and
-// its secret and headers.
+// its secret and headers; a zero timeout means DefaultCheckTimeout.
 func (c *Client) NewChecker(url string, timeout time.Duration) (*Checker, error) {
 	ep, err := parseEndpoint(url)
 	if err != nil {
 		return nil, err
 	}
 	if timeout <= 0 {
-		timeout = 5 * time.Second
+		timeout = DefaultCheckTimeout
 	}
 	return &Checker{client: c, ep: ep, timeout: timeout}, nil
 }

@@ -24,6 +24,13 @@ import (
 	"github.com/lmtp-webhook/lmtp-webhook/webhook/payload"
 )
 
+// Defaults for the zero values of Config and NewChecker.
+const (
+	DefaultTimeout      = 30 * time.Second
+	DefaultMaxConns     = 64
+	DefaultCheckTimeout = 5 * time.Second
+)
+
 // Config says where and how deliveries are made.
 type Config struct {
 	// URL receives every delivery without a route of its own. User
@@ -34,7 +41,8 @@ type Config struct {
 	// Secret is the decoded Standard Webhooks key; nil sends unsigned
 	// requests.
 	Secret []byte
-	// Timeout bounds one attempt, connection to last byte of the answer.
+	// Timeout bounds one attempt, connection to last byte of the answer;
+	// zero means DefaultTimeout.
 	Timeout time.Duration
 	// Headers are added to every request.
 	Headers map[string]string
@@ -44,7 +52,7 @@ type Config struct {
 	// counts from the end of DATA.
 	Retry retry.Policy
 	// MaxConns caps the connections open to each webhook host; requests
-	// beyond it wait for a free one. Zero means 64.
+	// beyond it wait for a free one. Zero means DefaultMaxConns.
 	MaxConns int
 	// Transport replaces the HTTP transport, for tests.
 	Transport http.RoundTripper
@@ -73,10 +81,10 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = 30 * time.Second
+		cfg.Timeout = DefaultTimeout
 	}
 	if cfg.MaxConns <= 0 {
-		cfg.MaxConns = 64
+		cfg.MaxConns = DefaultMaxConns
 	}
 	if cfg.Version == "" {
 		cfg.Version = "dev"

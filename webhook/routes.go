@@ -115,6 +115,13 @@ type endpoint struct {
 	basic      bool
 }
 
+// CheckURL reports what is wrong with raw as a webhook URL (Config.URL,
+// NewChecker), so that a configuration can be refused at start-up.
+func CheckURL(raw string) error {
+	_, err := parseEndpoint(raw)
+	return err
+}
+
 func parseEndpoint(raw string) (*endpoint, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
