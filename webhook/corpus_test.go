@@ -47,7 +47,7 @@ func TestEnmimeCorpus(t *testing.T) {
 	dir := enmimeTestdata(t)
 	k := openContract(t)
 	rc := newReceiver(t, nil)
-	addr := startBridge(t, rc.srv.URL, func(c *webhook.Config, _ *lmtp.Config) { c.Parse.IncludeRaw = true })
+	addr := startBridge(t, rc.URL, func(c *webhook.Config, _ *lmtp.Config) { c.Parse.IncludeRaw = true })
 	total := 0
 	for _, sub := range []string{"mail", "low-quality", "parts"} {
 		files, _ := filepath.Glob(filepath.Join(dir, sub, "*.raw"))
@@ -61,12 +61,12 @@ func TestEnmimeCorpus(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				before := len(rc.requests())
+				before := len(rc.Requests())
 				r := lhlo(t, addr).Send("corpus@example.org", []string{"rcpt@example.com"}, string(data))
 				if r[0] != "250 2.0.0 <rcpt@example.com> delivered" {
 					t.Fatalf("reply %q", r[0])
 				}
-				reqs := rc.requests()[before:]
+				reqs := rc.Requests()[before:]
 				if len(reqs) != 1 {
 					t.Fatalf("%d requests", len(reqs))
 				}
@@ -143,7 +143,7 @@ func TestGoldenPayloads(t *testing.T) {
 		t.Fatalf("no testdata/*.eml: %v", err)
 	}
 	rc := newReceiver(t, nil)
-	addr := startBridge(t, rc.srv.URL, nil)
+	addr := startBridge(t, rc.URL, nil)
 	for _, f := range files {
 		name := strings.TrimSuffix(filepath.Base(f), ".eml")
 		t.Run(name, func(t *testing.T) {
@@ -155,12 +155,12 @@ func TestGoldenPayloads(t *testing.T) {
 			if name == "dsn-bounce" {
 				from = "" // bounces come from the null sender
 			}
-			before := len(rc.requests())
+			before := len(rc.Requests())
 			r := lhlo(t, addr).Send(from, []string{"rcpt+golden@example.com"}, string(data))
 			if r[0] != "250 2.0.0 <rcpt+golden@example.com> delivered" {
 				t.Fatalf("reply %q", r[0])
 			}
-			req := rc.requests()[before]
+			req := rc.Requests()[before]
 			k.validate(t, payloadSchema, req.Body)
 
 			got := goldenJSON(t, req.Body)

@@ -19,29 +19,12 @@ import (
 	"github.com/lmtp-webhook/lmtp-webhook/lmtp"
 	"github.com/lmtp-webhook/lmtp-webhook/lmtp/lmtptest"
 	"github.com/lmtp-webhook/lmtp-webhook/webhook"
+	"github.com/lmtp-webhook/lmtp-webhook/webhook/webhooktest"
 	"github.com/lmtp-webhook/lmtp-webhook/webhook/wire"
 )
 
-// syncBuffer collects log lines written from several goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // logTo sends the bridge's logs to buf as well as to the test log.
-func logTo(t *testing.T, buf *syncBuffer) func(*webhook.Config, *lmtp.Config) {
+func logTo(t *testing.T, buf *webhooktest.Buffer) func(*webhook.Config, *lmtp.Config) {
 	return func(_ *webhook.Config, c *lmtp.Config) {
 		c.Logger = zerolog.New(io.MultiWriter(buf, zerolog.NewTestWriter(t)))
 	}
@@ -153,9 +136,9 @@ func TestHostileMessagesAreDeliveredValid(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var logs syncBuffer
+			var logs webhooktest.Buffer
 			rc := newReceiver(t, nil)
-			addr := startBridge(t, rc.srv.URL, logTo(t, &logs))
+			addr := startBridge(t, rc.URL, logTo(t, &logs))
 			cl := lhlo(t, addr)
 			cl.Expect("250 ", "MAIL FROM:<>")
 			cl.Expect("250 ", "RCPT TO:<r@x.test>")
@@ -166,7 +149,7 @@ func TestHostileMessagesAreDeliveredValid(t *testing.T) {
 					t.Fatalf("reply %q", r)
 				}
 			}
-			reqs := rc.requests()
+			reqs := rc.Requests()
 			if len(reqs) != 1 {
 				t.Fatalf("%d requests for one (duplicated) recipient", len(reqs))
 			}
@@ -216,7 +199,7 @@ func TestHugeAnswerBodyIsNotRead(t *testing.T) {
 			sent.Add(int64(len(chunk)))
 		}
 	})
-	addr := startBridge(t, rc.srv.URL, nil)
+	addr := startBridge(t, rc.URL, nil)
 	cl := lhlo(t, addr)
 	if r := cl.Send("a@x.test", []string{"r@x.test"}, simpleMessage); r[0] != "250 2.0.0 <r@x.test> delivered" {
 		t.Errorf("reply %q", r[0])

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"reflect"
 	"regexp"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/lmtp-webhook/lmtp-webhook/lmtp"
 	"github.com/lmtp-webhook/lmtp-webhook/webhook"
+	"github.com/lmtp-webhook/lmtp-webhook/webhook/webhooktest"
 	"github.com/lmtp-webhook/lmtp-webhook/webhook/wire"
 )
 
@@ -232,14 +232,14 @@ func sha256Hex(b []byte) string {
 func deliverAll(t *testing.T, tweak func(*webhook.Config, *lmtp.Config), from string, rcpts []string, msg string) []request {
 	t.Helper()
 	rc := newReceiver(t, nil)
-	addr := startBridge(t, rc.srv.URL, tweak)
+	addr := startBridge(t, rc.URL, tweak)
 	replies := lhlo(t, addr).Send(from, rcpts, msg)
 	for i, r := range replies {
 		if want := "250 2.0.0 <" + rcpts[i] + "> delivered"; r != want {
 			t.Fatalf("reply %q, want %q", r, want)
 		}
 	}
-	reqs := rc.requests()
+	reqs := rc.Requests()
 	if len(reqs) != len(rcpts) {
 		t.Fatalf("%d requests for %d recipients", len(reqs), len(rcpts))
 	}
@@ -540,30 +540,15 @@ func findRcpt(t *testing.T, reqs []request, rcpt string) request {
 	return request{}
 }
 
-// checkRecorder is a CHECK_URL endpoint: it records each request and
+// newCheckRecorder is a CHECK_URL endpoint: it records each request and
 // answers with the status written in the checked address ("s404@x" gets
 // 404), 200 otherwise.
-type checkRecorder struct {
-	mu  sync.Mutex
-	got []request
-	srv *httptest.Server
-}
-
-func newCheckRecorder(t *testing.T) *checkRecorder {
+func newCheckRecorder(t *testing.T) *webhooktest.Receiver[wire.CheckPayload] {
 	t.Helper()
-	cr := &checkRecorder{}
-	cr.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		var p wire.CheckPayload
-		if err := json.Unmarshal(body, &p); err != nil {
-			t.Errorf("check request is not JSON: %v", err)
-		}
-		cr.mu.Lock()
-		cr.got = append(cr.got, request{Header: r.Header.Clone(), Body: body, At: time.Now()})
-		cr.mu.Unlock()
-		addr := p.To
-		if p.Stage == "mail" {
-			addr = p.From
+	return webhooktest.NewReceiver(t, func(w http.ResponseWriter, _ *http.Request, req *webhooktest.Request[wire.CheckPayload]) {
+		addr := req.Payload.To
+		if req.Payload.Stage == "mail" {
+			addr = req.Payload.From
 		}
 		local, _, _ := strings.Cut(addr, "@")
 		code, err := strconv.Atoi(strings.TrimPrefix(local, "s"))
@@ -571,15 +556,7 @@ func newCheckRecorder(t *testing.T) *checkRecorder {
 			code = 200
 		}
 		w.WriteHeader(code)
-	}))
-	t.Cleanup(cr.srv.Close)
-	return cr
-}
-
-func (cr *checkRecorder) requests() []request {
-	cr.mu.Lock()
-	defer cr.mu.Unlock()
-	return append([]request(nil), cr.got...)
+	})
 }
 
 // withChecker returns a tweak that makes the bridge ask url at MAIL and
@@ -610,12 +587,12 @@ func TestCheckRequestsMatchSchema(t *testing.T) {
 	}
 	cr := newCheckRecorder(t)
 	rc := newReceiver(t, nil)
-	addr := startBridge(t, rc.srv.URL, withChecker(t, cr.srv.URL, key))
+	addr := startBridge(t, rc.URL, withChecker(t, cr.URL, key))
 	cl := lhlo(t, addr)
 	cl.Send("alice@example.org", []string{"bob@example.com", "carol@example.com"}, simpleMessage)
 	cl.Send("", []string{"bob@example.com"}, simpleMessage)
 
-	reqs := cr.requests()
+	reqs := cr.Requests()
 	var got []string
 	for _, r := range reqs {
 		k.validate(t, checkSchema, r.Body)
@@ -707,7 +684,7 @@ func TestSpecRepliesOverTheWire(t *testing.T) {
 	k := openContract(t)
 	want := specReplies(t, k, deliveryOp)
 	rc := newReceiver(t, statusFromAddress)
-	addr := startBridge(t, rc.srv.URL, func(c *webhook.Config, _ *lmtp.Config) { c.Retry.MaxAttempts = 2 })
+	addr := startBridge(t, rc.URL, func(c *webhook.Config, _ *lmtp.Config) { c.Retry.MaxAttempts = 2 })
 	var statuses []int
 	for s := range want {
 		statuses = append(statuses, s)
@@ -727,7 +704,7 @@ func TestSpecRepliesOverTheWire(t *testing.T) {
 		if w.retried {
 			attempts = 2
 		}
-		if n := len(rc.forRcpt(rcpts[i])); n != attempts {
+		if n := len(forRcpt(rc, rcpts[i])); n != attempts {
 			t.Errorf("HTTP %d: %d attempts, want %d (x-retried: %v)", s, n, attempts, w.retried)
 		}
 	}
@@ -740,17 +717,17 @@ func TestSpecCheckRepliesOverTheWire(t *testing.T) {
 	want := specReplies(t, k, checkOp)
 	cr := newCheckRecorder(t)
 	rc := newReceiver(t, nil)
-	addr := startBridge(t, rc.srv.URL, withChecker(t, cr.srv.URL, nil))
+	addr := startBridge(t, rc.URL, withChecker(t, cr.URL, nil))
 	cl := lhlo(t, addr)
 	cl.Expect("250 ", "MAIL FROM:<alice@example.org>")
 	for s, w := range want {
 		rcpt := fmt.Sprintf("s%d@example.com", s)
-		before := len(cr.requests())
+		before := len(cr.Requests())
 		exp := strings.Replace(w.reply, "<rcpt> ", "", 1)
 		if got := cl.Cmd("RCPT TO:<%s>", rcpt); got != exp {
 			t.Errorf("HTTP %d at RCPT: reply %q, openapi.yaml says %q", s, got, exp)
 		}
-		if n := len(cr.requests()) - before; n != 1 {
+		if n := len(cr.Requests()) - before; n != 1 {
 			t.Errorf("HTTP %d: %d check requests, want 1", s, n)
 		}
 	}
@@ -810,7 +787,7 @@ func TestAnswerSchemaAgreesWithBridge(t *testing.T) {
 		w.WriteHeader(c.status)
 		io.WriteString(w, c.body)
 	})
-	addr := startBridge(t, rc.srv.URL, func(c *webhook.Config, _ *lmtp.Config) { c.Retry.MaxAttempts = 1 })
+	addr := startBridge(t, rc.URL, func(c *webhook.Config, _ *lmtp.Config) { c.Retry.MaxAttempts = 1 })
 	replies := lhlo(t, addr).Send("alice@example.org", rcpts, simpleMessage)
 	for i, c := range cases {
 		if c.ctype == "application/json" || strings.HasSuffix(c.ctype, "+json") {

@@ -45,14 +45,14 @@ func TestSignaturesVerifyWithReferenceLibrary(t *testing.T) {
 		}
 		w.WriteHeader(http.StatusOK)
 	})
-	addr := startBridge(t, rc.srv.URL, func(c *webhook.Config, _ *lmtp.Config) {
+	addr := startBridge(t, rc.URL, func(c *webhook.Config, _ *lmtp.Config) {
 		c.Secret = key
 		c.Retry.MaxAttempts = 2
 	})
 	if r := lhlo(t, addr).Send("alice@example.org", []string{"bob@example.com"}, simpleMessage); r[0] != "250 2.0.0 <bob@example.com> delivered" {
 		t.Fatalf("reply %q", r[0])
 	}
-	reqs := rc.requests()
+	reqs := rc.Requests()
 	if len(reqs) != 2 {
 		t.Fatalf("%d attempts, want 2", len(reqs))
 	}
@@ -121,10 +121,10 @@ func TestCheckRequestsAreSigned(t *testing.T) {
 	}
 	cr := newCheckRecorder(t)
 	rc := newReceiver(t, nil)
-	addr := startBridge(t, rc.srv.URL, withChecker(t, cr.srv.URL, key))
+	addr := startBridge(t, rc.URL, withChecker(t, cr.URL, key))
 	lhlo(t, addr).Send("alice@example.org", []string{"bob@example.com"}, simpleMessage)
 	wh, _ := standardwebhooks.NewWebhook(testSecret)
-	reqs := cr.requests()
+	reqs := cr.Requests()
 	if len(reqs) != 2 {
 		t.Fatalf("%d check requests, want 2", len(reqs))
 	}
