@@ -6,45 +6,16 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-smtp"
 
-	"github.com/lmtp-webhook/lmtp-webhook/bench/largemsg"
 	"github.com/lmtp-webhook/lmtp-webhook/lmtp"
 	"github.com/lmtp-webhook/lmtp-webhook/retry"
+	"github.com/lmtp-webhook/lmtp-webhook/webhook/webhooktest"
 )
-
-// benchInput is one message the benchmarks run on, loaded on first use.
-type benchInput struct {
-	name string
-	load func(b *testing.B) []byte
-}
-
-// benchInputs are a plain text reply with a real-world header block, a
-// multipart with alternatives, an inline image and two attachments, and a
-// 20 MiB message carrying one large attachment, generated because it is
-// too big to keep in git.
-func benchInputs() []benchInput {
-	read := func(name string) func(b *testing.B) []byte {
-		return func(b *testing.B) []byte {
-			b.Helper()
-			data, err := os.ReadFile("testdata/bench/" + name)
-			if err != nil {
-				b.Fatal(err)
-			}
-			return data
-		}
-	}
-	return []benchInput{
-		{"small", read("small.eml")},
-		{"multipart", read("multipart.eml")},
-		{"large", func(*testing.B) []byte { return largemsg.Build(20 << 20) }},
-	}
-}
 
 func benchMessage(data []byte, rcpts int) *lmtp.Message {
 	msg := &lmtp.Message{
@@ -79,10 +50,10 @@ func BenchmarkDeliver(b *testing.B) {
 	}
 	defer c.Close()
 	ctx := context.Background()
-	for _, in := range benchInputs() {
+	for _, in := range webhooktest.BenchMessages("testdata/bench") {
 		for _, rcpts := range []int{1, 5} {
-			b.Run(fmt.Sprintf("%s/rcpts=%d", in.name, rcpts), func(b *testing.B) {
-				msg := benchMessage(in.load(b), rcpts)
+			b.Run(fmt.Sprintf("%s/rcpts=%d", in.Name, rcpts), func(b *testing.B) {
+				msg := benchMessage(in.Load(b), rcpts)
 				b.ReportAllocs()
 				b.SetBytes(int64(len(msg.Data)))
 				start := requests.Load()
