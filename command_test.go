@@ -140,7 +140,7 @@ func TestAdminEndpointsAndMetrics(t *testing.T) {
 		}
 		w.WriteHeader(http.StatusOK)
 	})
-	b := startBridge(t, hookURL(rc))
+	b := startBridge(t, rc.url())
 
 	if code, body := b.get(t, "/healthz"); code != 200 || body != "ok\n" {
 		t.Errorf("/healthz: %d %q", code, body)
@@ -200,7 +200,7 @@ func TestSIGTERMLetsAnInFlightDeliveryFinish(t *testing.T) {
 		<-release
 		w.WriteHeader(http.StatusOK)
 	})
-	b := startBridge(t, hookURL(rc), "SHUTDOWN_TIMEOUT=10s", "WEBHOOK_TIMEOUT=15s")
+	b := startBridge(t, rc.url(), "SHUTDOWN_TIMEOUT=10s", "WEBHOOK_TIMEOUT=15s")
 	cl := lmtptest.LHLO(t, b.lmtpAddr)
 	idle := lmtptest.LHLO(t, b.lmtpAddr)
 	cl.Expect("250 ", "MAIL FROM:<a@example.org>")

@@ -334,7 +334,7 @@ func TestInteropPostfixFaults(t *testing.T) {
 		pairs:   map[pair]*pairStats{},
 	}
 	rc := newReceiver(t, c.answer)
-	b := startBridge(t, hookURL(rc), "RETRY_MAX_ATTEMPTS=3")
+	b := startBridge(t, rc.url(), "RETRY_MAX_ATTEMPTS=3")
 	pf := startPostfix(t, postfix, postqueue, b.lmtpAddr, 10)
 
 	start := time.Now()
@@ -431,7 +431,7 @@ func TestInteropPostfixFaults(t *testing.T) {
 	errs.flush()
 	// What Postfix passed on: its LHLO name, the envelope sender, and the
 	// body with its dot-stuffed line restored.
-	for _, d := range rc.Requests() {
+	for _, d := range rc.deliveries() {
 		p := d.Payload
 		if p.Envelope.Helo != "mta.example.test" || p.Envelope.From != "sender@example.test" ||
 			p.Subject != "postfix fault interop" || !strings.Contains(p.Text, "\n.A line with a leading dot.") {

@@ -290,15 +290,18 @@ type wirePayload struct {
 // delivery is one POST as the receiver saw it.
 type delivery = webhooktest.Request[wirePayload]
 
-// receiver is a real HTTP server standing in for a user's webhook.
-type receiver = webhooktest.Receiver[wirePayload]
+// receiver is a real HTTP server standing in for a user's webhook: the
+// shared recording receiver, decoding bodies as wirePayload.
+type receiver struct {
+	*webhooktest.Receiver[wirePayload]
+}
 
 // newReceiver starts a receiver that checks the webhook-id of every
 // request against its body, then lets answer reply (200 when answer is
 // nil).
 func newReceiver(t *testing.T, answer func(w http.ResponseWriter, r *http.Request, d *delivery)) *receiver {
 	t.Helper()
-	return webhooktest.NewReceiver(t, func(w http.ResponseWriter, r *http.Request, d *delivery) {
+	return &receiver{webhooktest.NewReceiver(t, func(w http.ResponseWriter, r *http.Request, d *delivery) {
 		if d.ID() == "" || d.ID() != d.Payload.ID {
 			t.Errorf("receiver: webhook-id header %q, body id %q: want the same, not empty", d.ID(), d.Payload.ID)
 		}
@@ -307,11 +310,14 @@ func newReceiver(t *testing.T, answer func(w http.ResponseWriter, r *http.Reques
 			return
 		}
 		answer(w, r, d)
-	})
+	})}
 }
 
-// hookURL is where the bridge under test posts.
-func hookURL(rc *receiver) string { return rc.URL + "/hook" }
+// url is where the bridge under test posts.
+func (rc *receiver) url() string { return rc.URL + "/hook" }
+
+// deliveries returns the requests received so far, in order.
+func (rc *receiver) deliveries() []delivery { return rc.Requests() }
 
 // checkHeaders asserts what every request carries besides the body.
 func checkHeaders(t *testing.T, d delivery) {

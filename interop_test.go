@@ -67,7 +67,7 @@ func TestInteropPythonSmtplib(t *testing.T) {
 			w.WriteHeader(http.StatusInternalServerError)
 		}
 	})
-	b := startBridge(t, hookURL(rc), "LMTP_DOMAINS=example.test", "RETRY_MAX_ATTEMPTS=3")
+	b := startBridge(t, rc.url(), "LMTP_DOMAINS=example.test", "RETRY_MAX_ATTEMPTS=3")
 
 	host, port, _ := net.SplitHostPort(b.lmtpAddr)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -140,7 +140,7 @@ func TestInteropPythonSmtplib(t *testing.T) {
 	wantCount := map[string]int{ok1: 1, missing: 1, busy: 3, full: 1, ok2: 1}
 	count := map[string]int{}
 	idOf := map[string]string{}
-	for _, d := range rc.Requests() {
+	for _, d := range rc.deliveries() {
 		p := d.Payload
 		to := p.Envelope.To
 		count[to]++
@@ -197,7 +197,7 @@ func TestInteropSwaksAttachment(t *testing.T) {
 	t.Parallel()
 
 	rc := newReceiver(t, nil)
-	b := startBridge(t, hookURL(rc))
+	b := startBridge(t, rc.url())
 
 	// Every byte value, then a pattern, so that any re-encoding shows.
 	content := make([]byte, 70_000)
@@ -254,7 +254,7 @@ func TestInteropSwaksAttachment(t *testing.T) {
 		}
 	}
 
-	got := rc.Requests()
+	got := rc.deliveries()
 	if len(got) != len(rcpts) {
 		t.Fatalf("receiver got %d requests, want %d", len(got), len(rcpts))
 	}
@@ -306,7 +306,7 @@ func TestInteropSmtpSourceLoad(t *testing.T) {
 		subject  = "smtp-source load"
 	)
 	rc := newReceiver(t, nil)
-	b := startBridge(t, hookURL(rc))
+	b := startBridge(t, rc.url())
 
 	// -N numbers recipients 1rcpt@..., 2rcpt@..., once across the whole
 	// run, so that each (message, recipient) is a distinct recipient even
@@ -325,7 +325,7 @@ func TestInteropSmtpSourceLoad(t *testing.T) {
 
 	// smtp-source has read every 250, and the bridge answers 250 only
 	// after the webhook did: everything has arrived.
-	got := rc.Requests()
+	got := rc.deliveries()
 	total := messages * perMsg
 	if len(got) != total {
 		t.Errorf("receiver got %d requests, want %d (%d messages x %d recipients)", len(got), total, messages, perMsg)
