@@ -3,6 +3,8 @@ package lmtp
 import (
 	"io"
 	"sync"
+
+	"github.com/lmtp-webhook/lmtp-webhook/lmtp/memory"
 )
 
 // firstChunk is read into first, from a pool: most messages fit, and
@@ -95,9 +97,9 @@ func readMessage(r io.Reader, hint, limit int64) ([]byte, error) {
 		data = append(data, c...)
 	}
 	data = append(data, last...)
-	if total >= LargeMessage {
+	if total >= memory.Large {
 		// The chunks, as large as the message, are garbage now.
-		ReleaseMemory()
+		memory.Release()
 	}
 	return data, nil
 }

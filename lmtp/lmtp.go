@@ -8,10 +8,15 @@ package lmtp
 
 import (
 	"context"
+	"io/fs"
 	"time"
 
 	"github.com/emersion/go-smtp"
 )
+
+// DefaultSocketMode is the permission of a Unix socket when Config gives
+// none: the MTA's group can connect, other users cannot.
+const DefaultSocketMode fs.FileMode = 0o660
 
 // Envelope is what the MTA said about a message, apart from its content.
 type Envelope struct {

@@ -22,8 +22,8 @@ import (
 type Config struct {
 	// Listen is "host:port" or "unix:/path/to.sock".
 	Listen string
-	// SocketMode is the permission of a Unix socket; zero means 0660, so
-	// that the MTA's group can connect and other users cannot.
+	// SocketMode is the permission of a Unix socket; zero means
+	// DefaultSocketMode.
 	SocketMode fs.FileMode
 	// Hostname is announced in the greeting.
 	Hostname string
@@ -107,7 +107,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.MaxLineLength = 2000
 	}
 	if cfg.SocketMode == 0 {
-		cfg.SocketMode = 0o660
+		cfg.SocketMode = DefaultSocketMode
 	}
 	if cfg.Hostname == "" {
 		cfg.Hostname, _ = os.Hostname()

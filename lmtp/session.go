@@ -11,6 +11,8 @@ import (
 
 	"github.com/emersion/go-smtp"
 	"github.com/rs/zerolog"
+
+	"github.com/lmtp-webhook/lmtp-webhook/lmtp/memory"
 )
 
 var (
@@ -175,11 +177,11 @@ func (s *session) LMTPData(r io.Reader, status smtp.StatusCollector) error {
 	s.log.Info().Str("from", s.from).Int("rcpts", len(s.rcpts)).Int("size", len(data)).
 		Int64("delivered", tally[2].Load()).Int64("deferred", tally[4].Load()).Int64("rejected", tally[5].Load()).
 		Dur("read_ms", receivedAt.Sub(start)).Dur("duration_ms", time.Since(receivedAt)).Msg("message")
-	if len(data) >= LargeMessage {
+	if len(data) >= memory.Large {
 		// Nothing refers to the message or what was made from it any
 		// more: hand the memory back rather than keep it until the heap
 		// next doubles.
-		ReleaseMemory()
+		memory.Release()
 	}
 	return nil
 }

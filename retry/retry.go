@@ -27,6 +27,11 @@ type Policy struct {
 	// no attempt starts after it. Zero means no budget beyond the
 	// context's deadline.
 	MaxElapsed time.Duration
+	// Deadline, when not zero, is an absolute end of the budget, for a
+	// budget that began before Do was called (a delivery's counts from
+	// the end of DATA; see From). When both are set, the earlier end
+	// wins.
+	Deadline time.Time
 
 	// Clock supplies time; nil means the real clock. Tests inject a fake
 	// one so that schedules of minutes run in microseconds.
@@ -106,14 +111,25 @@ func (p Policy) Delay(n int) time.Duration {
 	return d
 }
 
-// Do calls op until it returns nil or a non-temporary error, the attempts
-// or the budget run out, or ctx ends. op receives the attempt number,
-// starting at 1, and a context that ends with the budget.
+// From returns p with its MaxElapsed budget counted from start instead of
+// from the call to Do: its Deadline is start plus MaxElapsed. A policy
+// without MaxElapsed is returned as it is.
+func (p Policy) From(start time.Time) Policy {
+	if p.MaxElapsed > 0 {
+		p.Deadline = start.Add(p.MaxElapsed)
+	}
+	return p
+}
+
+// Do calls op until it returns a nil or a non-temporary error, the
+// attempts or the budget run out, or ctx ends. op receives the attempt
+// number, starting at 1, and a context that ends with the budget.
 //
-// Do returns the number of attempts made and the last error. A retry whose
-// delay would end past the budget is not waited for: Do returns at once,
-// so that the caller can answer while the budget still holds.
-func (p Policy) Do(ctx context.Context, op func(ctx context.Context, attempt int) error) (int, error) {
+// Do returns the last attempt's value and error, and the number of
+// attempts made. A retry whose delay would end past the budget is not
+// waited for: Do returns at once, so that the caller can answer while the
+// budget still holds.
+func Do[T any](ctx context.Context, p Policy, op func(ctx context.Context, attempt int) (T, error)) (T, int, error) {
 	clock := p.Clock
 	if clock == nil {
 		clock = realClock{}
@@ -132,18 +148,26 @@ func (p Policy) Do(ctx context.Context, op func(ctx context.Context, attempt int
 		ctx, cancel = context.WithTimeout(ctx, p.MaxElapsed)
 		defer cancel()
 	}
+	if !p.Deadline.IsZero() {
+		if budgetEnd.IsZero() || p.Deadline.Before(budgetEnd) {
+			budgetEnd = p.Deadline
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, p.Deadline)
+		defer cancel()
+	}
 
 	for attempt := 1; ; attempt++ {
-		err := op(ctx, attempt)
+		v, err := op(ctx, attempt)
 		if err == nil {
-			return attempt, nil
+			return v, attempt, nil
 		}
 		var temp *TemporaryError
 		if !errors.As(err, &temp) {
-			return attempt, err
+			return v, attempt, err
 		}
 		if attempt >= p.MaxAttempts || ctx.Err() != nil {
-			return attempt, err
+			return v, attempt, err
 		}
 
 		wait := temp.After
@@ -153,13 +177,13 @@ func (p Policy) Do(ctx context.Context, op func(ctx context.Context, attempt int
 		}
 		now := clock.Now()
 		if !budgetEnd.IsZero() && now.Add(wait).After(budgetEnd) {
-			return attempt, err
+			return v, attempt, err
 		}
 		if deadline, ok := ctx.Deadline(); ok && wait > time.Until(deadline) {
-			return attempt, err
+			return v, attempt, err
 		}
 		if !clock.Sleep(ctx, wait) {
-			return attempt, err
+			return v, attempt, err
 		}
 	}
 }

@@ -125,7 +125,7 @@ func TestDo(t *testing.T) {
 				c.policy(&p)
 			}
 			calls := 0
-			attempts, err := p.Do(context.Background(), func(ctx context.Context, attempt int) error {
+			_, attempts, err := Do(context.Background(), p, func(ctx context.Context, attempt int) (struct{}, error) {
 				calls++
 				if attempt != calls {
 					t.Errorf("attempt %d on call %d", attempt, calls)
@@ -133,7 +133,7 @@ func TestDo(t *testing.T) {
 				if _, ok := ctx.Deadline(); !ok {
 					t.Errorf("attempt context has no deadline")
 				}
-				return c.results[min(attempt, len(c.results))-1]
+				return struct{}{}, c.results[min(attempt, len(c.results))-1]
 			})
 			if attempts != c.wantAttempts || calls != c.wantAttempts {
 				t.Errorf("attempts %d (calls %d), want %d", attempts, calls, c.wantAttempts)
@@ -157,7 +157,7 @@ func TestJitterStaysWithinHalfAndWholeDelay(t *testing.T) {
 	for _, j := range []float64{0, 0.25, 0.999} {
 		clock := &fakeClock{now: time.Unix(0, 0)}
 		p := Policy{MaxAttempts: 2, InitialInterval: time.Second, Clock: clock, Jitter: func() float64 { return j }}
-		_, _ = p.Do(context.Background(), func(context.Context, int) error { return Temporary(errTransient, 0) })
+		_, _, _ = Do(context.Background(), p, func(context.Context, int) (struct{}, error) { return struct{}{}, Temporary(errTransient, 0) })
 		if len(clock.sleeps) != 1 || clock.sleeps[0] < 500*time.Millisecond || clock.sleeps[0] > time.Second {
 			t.Errorf("jitter %v: slept %v", j, clock.sleeps)
 		}
@@ -171,9 +171,9 @@ func TestCancelledContextStopsRetrying(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_, err := p.Do(ctx, func(context.Context, int) error {
+		_, _, err := Do(ctx, p, func(context.Context, int) (struct{}, error) {
 			calls++
-			return Temporary(errTransient, 0)
+			return struct{}{}, Temporary(errTransient, 0)
 		})
 		if !errors.Is(err, errTransient) {
 			t.Errorf("err %v", err)
@@ -192,5 +192,27 @@ func TestIsTemporary(t *testing.T) {
 	}
 	if !errors.Is(Temporary(errTransient, 0), errTransient) {
 		t.Error("Temporary does not unwrap to its cause")
+	}
+}
+
+// TestFromCountsTheBudgetFromStart: a budget that began before Do was
+// called (at the end of DATA) ends on time, not MaxElapsed after the call.
+func TestFromCountsTheBudgetFromStart(t *testing.T) {
+	clock := &fakeClock{now: time.Now()}
+	p := Policy{MaxAttempts: 100, InitialInterval: 4 * time.Second, MaxInterval: 4 * time.Second, MaxElapsed: 60 * time.Second,
+		Clock: clock, Jitter: func() float64 { return 0.5 }}
+	p = p.From(clock.now.Add(-50 * time.Second))
+	_, attempts, err := Do(context.Background(), p, func(ctx context.Context, _ int) (int, error) {
+		if d, ok := ctx.Deadline(); !ok || !d.Equal(p.Deadline) {
+			t.Errorf("attempt deadline %v, want %v", d, p.Deadline)
+		}
+		return 0, Temporary(errTransient, 0)
+	})
+	// 10 s are left: three waits of 3 s fit, a fourth would end past it.
+	if attempts != 4 || !errors.Is(err, errTransient) {
+		t.Errorf("attempts %d err %v, want 4 and the transient error", attempts, err)
+	}
+	if (Policy{}).From(clock.now).Deadline != (time.Time{}) {
+		t.Error("From set a deadline on a policy without MaxElapsed")
 	}
 }

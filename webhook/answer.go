@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+
+	"github.com/lmtp-webhook/lmtp-webhook/lmtp"
+	"github.com/lmtp-webhook/lmtp-webhook/webhook/wire"
 )
 
 // maxAnswerBytes bounds how much of a webhook's answer body is read: the
@@ -24,14 +27,6 @@ const maxAnswerBytes = 16 << 10
 
 // maxReasonBytes bounds the reason text written to the MTA.
 const maxReasonBytes = 400
-
-// Answer is the optional JSON object a webhook may send, on any status, to
-// choose the recipient's reply itself.
-type Answer struct {
-	Code         *int    `json:"code,omitempty"`
-	EnhancedCode *string `json:"enhanced_code,omitempty"`
-	Message      *string `json:"message,omitempty"`
-}
 
 // outcome is what one attempt earned: the reply for the recipient, and
 // whether another attempt may change it.
@@ -50,10 +45,6 @@ type outcome struct {
 	err error
 }
 
-func reply(code int, class, subject, detail int, msg string) *smtp.SMTPError {
-	return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode{class, subject, detail}, Message: msg}
-}
-
 // mapResponse turns one HTTP answer into the recipient's LMTP reply, as
 // DESIGN.md's table says: an explicit JSON answer wins, then the status
 // decides. now is used for a Retry-After given as a date.
@@ -62,7 +53,7 @@ func mapResponse(status int, header http.Header, body []byte, now time.Time) out
 	explicit, hasAnswer, problem := parseAnswer(header.Get("Content-Type"), body)
 	if problem != "" {
 		return outcome{
-			reply:   reply(451, 4, 3, 0, "webhook gave an invalid answer"),
+			reply:   lmtp.Reply(lmtp.C451LocalErr, lmtp.SeSys3Other0, "webhook gave an invalid answer"),
 			invalid: fmt.Sprintf("HTTP %d: %s", status, problem),
 		}
 	}
@@ -84,33 +75,33 @@ func mapResponse(status int, header http.Header, body []byte, now time.Time) out
 
 	switch {
 	case status >= 200 && status < 300:
-		return outcome{reply: with(reply(250, 2, 0, 0, "delivered"))}
+		return outcome{reply: with(lmtp.Reply(lmtp.C250Completed, lmtp.SeOther00, "delivered"))}
 	case status == http.StatusNotFound || status == http.StatusGone:
-		return outcome{reply: with(reply(550, 5, 1, 1, "no such recipient: webhook answered "+text))}
+		return outcome{reply: with(lmtp.Reply(lmtp.C550MailboxUnavail, lmtp.SeAddr1UnknownDestMailbox1, "no such recipient: webhook answered "+text))}
 	case status == http.StatusRequestEntityTooLarge:
-		return outcome{reply: with(reply(552, 5, 3, 4, "message too large for webhook: "+text))}
+		return outcome{reply: with(lmtp.Reply(lmtp.C552MailboxFull, lmtp.SeSys3MsgLimitExceeded4, "message too large for webhook: "+text))}
 	case status == http.StatusUnauthorized || status == http.StatusForbidden || status == http.StatusProxyAuthRequired:
 		return outcome{
-			reply:   with(reply(451, 4, 7, 0, "webhook refused our credentials: "+text)),
+			reply:   with(lmtp.Reply(lmtp.C451LocalErr, lmtp.SeSec7Other0, "webhook refused our credentials: "+text)),
 			invalid: "webhook refused the bridge's credentials: HTTP " + text,
 		}
 	case status == http.StatusRequestTimeout || status == http.StatusTooEarly ||
 		status == http.StatusTooManyRequests || (status >= 500 && status < 600):
 		return outcome{
-			reply: with(reply(451, 4, 3, 0, "webhook temporarily failed: "+text)),
+			reply: with(lmtp.Reply(lmtp.C451LocalErr, lmtp.SeSys3Other0, "webhook temporarily failed: "+text)),
 			retry: true,
 			after: retryAfter(header.Get("Retry-After"), now),
 		}
 	case status >= 400 && status < 500:
-		return outcome{reply: with(reply(550, 5, 0, 0, "rejected by webhook: "+text))}
+		return outcome{reply: with(lmtp.Reply(lmtp.C550MailboxUnavail, lmtp.SeOther00, "rejected by webhook: "+text))}
 	case status >= 300 && status < 400:
 		return outcome{
-			reply:   reply(451, 4, 3, 0, "webhook answered with a redirect: "+text),
+			reply:   lmtp.Reply(lmtp.C451LocalErr, lmtp.SeSys3Other0, "webhook answered with a redirect: "+text),
 			invalid: "webhook redirected with HTTP " + text + " (only 307 and 308, at most 3 times, are followed)",
 		}
 	default:
 		return outcome{
-			reply:   reply(451, 4, 3, 0, "webhook answered with an unexpected status"),
+			reply:   lmtp.Reply(lmtp.C451LocalErr, lmtp.SeSys3Other0, "webhook answered with an unexpected status"),
 			invalid: fmt.Sprintf("webhook answered with HTTP status %d", status),
 		}
 	}
@@ -130,11 +121,11 @@ func mapError(err error) outcome {
 		msg = "webhook TLS failed"
 	case errors.Is(err, errTooManyRedirects):
 		return outcome{
-			reply:   reply(451, 4, 3, 0, "webhook redirected too many times"),
+			reply:   lmtp.Reply(lmtp.C451LocalErr, lmtp.SeSys3Other0, "webhook redirected too many times"),
 			invalid: err.Error(),
 		}
 	}
-	return outcome{reply: reply(451, 4, 4, 1, msg), retry: true}
+	return outcome{reply: lmtp.Reply(lmtp.C451LocalErr, lmtp.SeNet4NoAnswer1, msg), retry: true}
 }
 
 func statusText(status int) string {
@@ -147,8 +138,8 @@ func statusText(status int) string {
 // parseAnswer reads an explicit answer object from body. It reports
 // whether body held one and, when the object is there but breaks the
 // rules (a code out of range, an enhanced code of another class), why.
-func parseAnswer(contentType string, body []byte) (Answer, bool, string) {
-	var a Answer
+func parseAnswer(contentType string, body []byte) (wire.Answer, bool, string) {
+	var a wire.Answer
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return a, false, ""
@@ -217,7 +208,7 @@ func parseEnhancedCode(s string) (smtp.EnhancedCode, error) {
 	return ec, nil
 }
 
-func explicitReply(a Answer) *smtp.SMTPError {
+func explicitReply(a wire.Answer) *smtp.SMTPError {
 	code := *a.Code
 	r := &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode{code / 100, 0, 0}}
 	if a.EnhancedCode != nil {

@@ -6,45 +6,16 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-smtp"
 
-	"github.com/lmtp-webhook/lmtp-webhook/bench/largemsg"
 	"github.com/lmtp-webhook/lmtp-webhook/lmtp"
 	"github.com/lmtp-webhook/lmtp-webhook/retry"
+	"github.com/lmtp-webhook/lmtp-webhook/webhook/webhooktest"
 )
-
-// benchInput is one message the benchmarks run on, loaded on first use.
-type benchInput struct {
-	name string
-	load func(b *testing.B) []byte
-}
-
-// benchInputs are a plain text reply with a real-world header block, a
-// multipart with alternatives, an inline image and two attachments, and a
-// 20 MiB message carrying one large attachment, generated because it is
-// too big to keep in git.
-func benchInputs() []benchInput {
-	read := func(name string) func(b *testing.B) []byte {
-		return func(b *testing.B) []byte {
-			b.Helper()
-			data, err := os.ReadFile("testdata/bench/" + name)
-			if err != nil {
-				b.Fatal(err)
-			}
-			return data
-		}
-	}
-	return []benchInput{
-		{"small", read("small.eml")},
-		{"multipart", read("multipart.eml")},
-		{"large", func(*testing.B) []byte { return largemsg.Build(20 << 20) }},
-	}
-}
 
 func benchMessage(data []byte, rcpts int) *lmtp.Message {
 	msg := &lmtp.Message{
@@ -60,40 +31,6 @@ func benchMessage(data []byte, rcpts int) *lmtp.Message {
 		msg.Recipients = append(msg.Recipients, fmt.Sprintf("user%d+tag@example.com", i))
 	}
 	return msg
-}
-
-// BenchmarkParse measures enmime and the header work, once per message.
-func BenchmarkParse(b *testing.B) {
-	for _, in := range benchInputs() {
-		b.Run(in.name, func(b *testing.B) {
-			b.ReportAllocs()
-			data := in.load(b)
-			b.SetBytes(int64(len(data)))
-			for b.Loop() {
-				Parse(data, time.Unix(0, 0), ParseOptions{})
-			}
-		})
-	}
-}
-
-// BenchmarkEncode measures the shared JSON of a parsed message, built
-// once whatever the number of recipients: what encode adds to Parse.
-func BenchmarkEncode(b *testing.B) {
-	for _, in := range benchInputs() {
-		b.Run(in.name, func(b *testing.B) {
-			msg := benchMessage(in.load(b), 5)
-			m := Parse(msg.Data, msg.ReceivedAt, ParseOptions{})
-			env := &sharedEnvelope{From: msg.From, Recipients: msg.Recipients, Helo: msg.Helo,
-				RemoteAddr: msg.RemoteAddr, Size: int64(len(msg.Data))}
-			b.ReportAllocs()
-			b.SetBytes(int64(len(msg.Data)))
-			for b.Loop() {
-				if _, err := encodeShared(env, m); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
 }
 
 // BenchmarkDeliver measures a whole delivery in process: parse, encode,
@@ -113,10 +50,10 @@ func BenchmarkDeliver(b *testing.B) {
 	}
 	defer c.Close()
 	ctx := context.Background()
-	for _, in := range benchInputs() {
+	for _, in := range webhooktest.BenchMessages("testdata/bench") {
 		for _, rcpts := range []int{1, 5} {
-			b.Run(fmt.Sprintf("%s/rcpts=%d", in.name, rcpts), func(b *testing.B) {
-				msg := benchMessage(in.load(b), rcpts)
+			b.Run(fmt.Sprintf("%s/rcpts=%d", in.Name, rcpts), func(b *testing.B) {
+				msg := benchMessage(in.Load(b), rcpts)
 				b.ReportAllocs()
 				b.SetBytes(int64(len(msg.Data)))
 				start := requests.Load()

@@ -2,12 +2,8 @@ package webhook_test
 
 import (
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,71 +13,32 @@ import (
 	"github.com/lmtp-webhook/lmtp-webhook/lmtp/lmtptest"
 	"github.com/lmtp-webhook/lmtp-webhook/retry"
 	"github.com/lmtp-webhook/lmtp-webhook/webhook"
+	"github.com/lmtp-webhook/lmtp-webhook/webhook/webhooktest"
+	"github.com/lmtp-webhook/lmtp-webhook/webhook/wire"
 )
 
 // request is one POST as the receiver saw it.
-type request struct {
-	Header  http.Header
-	Body    []byte
-	Payload webhook.Payload
-	At      time.Time
-}
+type request = webhooktest.Request[wire.Payload]
 
-// receiver is a real HTTP server standing in for a user's webhook. Its
-// answer function decides each reply; by default it answers 200.
-type receiver struct {
-	t   *testing.T
-	srv *httptest.Server
+// receiver is the shared test webhook, decoding payloads.
+type receiver = webhooktest.Receiver[wire.Payload]
 
-	mu     sync.Mutex
-	got    []request
-	answer func(w http.ResponseWriter, r *http.Request, p webhook.Payload, attempt int)
-	seen   map[string]int // attempts per webhook-id
-}
-
-func newReceiver(t *testing.T, answer func(w http.ResponseWriter, r *http.Request, p webhook.Payload, attempt int)) *receiver {
+// newReceiver starts a receiver whose answer function decides each reply
+// from the payload and the attempt number; nil answers 200.
+func newReceiver(t *testing.T, answer func(w http.ResponseWriter, r *http.Request, p wire.Payload, attempt int)) *receiver {
 	t.Helper()
-	rc := &receiver{t: t, answer: answer, seen: map[string]int{}}
-	rc.srv = httptest.NewServer(http.HandlerFunc(rc.serve))
-	t.Cleanup(rc.srv.Close)
-	return rc
-}
-
-func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		rc.t.Errorf("receiver: read body: %v", err)
-		return
-	}
-	var p webhook.Payload
-	if err := json.Unmarshal(body, &p); err != nil {
-		rc.t.Errorf("receiver: body is not valid JSON: %v\n%s", err, body)
-		w.WriteHeader(400)
-		return
-	}
-	rc.mu.Lock()
-	rc.seen[r.Header.Get("webhook-id")]++
-	attempt := rc.seen[r.Header.Get("webhook-id")]
-	rc.got = append(rc.got, request{Header: r.Header.Clone(), Body: body, Payload: p, At: time.Now()})
-	answer := rc.answer
-	rc.mu.Unlock()
 	if answer == nil {
-		w.WriteHeader(200)
-		return
+		return webhooktest.NewReceiver[wire.Payload](t, nil)
 	}
-	answer(w, r, p, attempt)
+	return webhooktest.NewReceiver(t, func(w http.ResponseWriter, r *http.Request, req *request) {
+		answer(w, r, req.Payload, req.Attempt)
+	})
 }
 
-func (rc *receiver) requests() []request {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return append([]request(nil), rc.got...)
-}
-
-// forRcpt returns the requests made for one recipient, in order.
-func (rc *receiver) forRcpt(rcpt string) []request {
+// forRcpt returns the requests rc got for one recipient, in order.
+func forRcpt(rc *receiver, rcpt string) []request {
 	var out []request
-	for _, r := range rc.requests() {
+	for _, r := range rc.Requests() {
 		if r.Payload.Envelope.To == rcpt {
 			out = append(out, r)
 		}

@@ -1,11 +1,9 @@
 package webhook
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
-	"io"
 	"strconv"
 	"time"
 
@@ -13,19 +11,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/lmtp-webhook/lmtp-webhook/lmtp"
+	"github.com/lmtp-webhook/lmtp-webhook/webhook/payload"
+	"github.com/lmtp-webhook/lmtp-webhook/webhook/wire"
 )
-
-// CheckPayload is the JSON body of a CHECK_URL request.
-type CheckPayload struct {
-	// Stage is "mail" for MAIL FROM, "rcpt" for each RCPT TO.
-	Stage string `json:"stage"`
-	// From is MAIL FROM; empty for the null sender.
-	From string `json:"from"`
-	// To is the recipient being checked; empty at the mail stage.
-	To         string `json:"to"`
-	RemoteAddr string `json:"remote_addr"`
-	Helo       string `json:"helo"`
-}
 
 // Checker asks CHECK_URL about each sender and recipient before any data
 // is sent. It implements lmtp.Checker.
@@ -38,14 +26,14 @@ type Checker struct {
 var _ lmtp.Checker = (*Checker)(nil)
 
 // NewChecker builds a Checker for url, sharing c's HTTP connections and
-// its secret and headers.
+// its secret and headers; a zero timeout means DefaultCheckTimeout.
 func (c *Client) NewChecker(url string, timeout time.Duration) (*Checker, error) {
 	ep, err := parseEndpoint(url)
 	if err != nil {
 		return nil, err
 	}
 	if timeout <= 0 {
-		timeout = 5 * time.Second
+		timeout = DefaultCheckTimeout
 	}
 	return &Checker{client: c, ep: ep, timeout: timeout}, nil
 }
@@ -54,7 +42,7 @@ func (c *Client) NewChecker(url string, timeout time.Duration) (*Checker, error)
 // that the MTA tries again, never a refusal.
 func (k *Checker) Check(ctx context.Context, req lmtp.CheckRequest) *smtp.SMTPError {
 	start := time.Now()
-	body, _ := json.Marshal(CheckPayload{Stage: req.Stage, From: req.From, To: req.To, RemoteAddr: req.RemoteAddr, Helo: req.Helo})
+	body, _ := json.Marshal(wire.CheckPayload{Stage: req.Stage, From: req.From, To: req.To, RemoteAddr: req.RemoteAddr, Helo: req.Helo})
 	o := k.ask(ctx, body)
 	log := zerolog.Ctx(ctx)
 	ev := log.Debug()
@@ -68,14 +56,14 @@ func (k *Checker) Check(ctx context.Context, req lmtp.CheckRequest) *smtp.SMTPEr
 	}
 	if o.reply.Code/100 == 5 && (o.retry || o.invalid != "") {
 		// Defensive: a fault must never refuse for good.
-		o.reply.Code, o.reply.EnhancedCode = 451, smtp.EnhancedCode{4, 3, 0}
+		o.reply.Code, o.reply.EnhancedCode = lmtp.C451LocalErr, lmtp.SeSys3Other0.Enhanced(lmtp.C451LocalErr)
 	}
 	return o.reply
 }
 
 func (k *Checker) ask(ctx context.Context, body []byte) outcome {
 	id := checkID(body, time.Now())
-	return k.client.post(ctx, k.ep, k.timeout, id, func() io.ReadCloser { return io.NopCloser(bytes.NewReader(body)) }, body)
+	return k.client.post(ctx, k.ep, k.timeout, id, newBody(body, nil))
 }
 
 // checkID names one check request; checks are not retried, so it only
@@ -84,5 +72,5 @@ func checkID(body []byte, ts time.Time) string {
 	h := sha256.New()
 	h.Write(body)
 	h.Write([]byte(strconv.FormatInt(ts.UnixNano(), 10)))
-	return "chk_" + idEncoding.EncodeToString(h.Sum(nil)[:20])
+	return payload.NewID("chk_", h.Sum(nil))
 }

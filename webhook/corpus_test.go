@@ -15,6 +15,7 @@ import (
 
 	"github.com/lmtp-webhook/lmtp-webhook/lmtp"
 	"github.com/lmtp-webhook/lmtp-webhook/webhook"
+	"github.com/lmtp-webhook/lmtp-webhook/webhook/wire"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.json from the payloads the bridge makes now")
@@ -46,7 +47,7 @@ func TestEnmimeCorpus(t *testing.T) {
 	dir := enmimeTestdata(t)
 	k := openContract(t)
 	rc := newReceiver(t, nil)
-	addr := startBridge(t, rc.srv.URL, func(c *webhook.Config, _ *lmtp.Config) { c.Parse.IncludeRaw = true })
+	addr := startBridge(t, rc.URL, func(c *webhook.Config, _ *lmtp.Config) { c.Parse.IncludeRaw = true })
 	total := 0
 	for _, sub := range []string{"mail", "low-quality", "parts"} {
 		files, _ := filepath.Glob(filepath.Join(dir, sub, "*.raw"))
@@ -60,17 +61,17 @@ func TestEnmimeCorpus(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				before := len(rc.requests())
+				before := len(rc.Requests())
 				r := lhlo(t, addr).Send("corpus@example.org", []string{"rcpt@example.com"}, string(data))
 				if r[0] != "250 2.0.0 <rcpt@example.com> delivered" {
 					t.Fatalf("reply %q", r[0])
 				}
-				reqs := rc.requests()[before:]
+				reqs := rc.Requests()[before:]
 				if len(reqs) != 1 {
 					t.Fatalf("%d requests", len(reqs))
 				}
 				k.validate(t, payloadSchema, reqs[0].Body)
-				checkInvariants(t, reqs[0].Payload, wire(string(data)))
+				checkInvariants(t, reqs[0].Payload, crlf(string(data)))
 			})
 		}
 	}
@@ -79,7 +80,7 @@ func TestEnmimeCorpus(t *testing.T) {
 
 // checkInvariants asserts what holds for every payload of a message sent
 // with IncludeRaw, whatever its shape.
-func checkInvariants(t *testing.T, p webhook.Payload, sent string) {
+func checkInvariants(t *testing.T, p wire.Payload, sent string) {
 	t.Helper()
 	if string(p.Raw) != sent {
 		t.Errorf("raw is not the message as sent (%d bytes, sent %d)", len(p.Raw), len(sent))
@@ -93,7 +94,7 @@ func checkInvariants(t *testing.T, p webhook.Payload, sent string) {
 		}
 	}
 	for _, e := range p.Errors {
-		if e.Name == webhook.ErrorUnparseable && !e.Severe {
+		if e.Name == wire.ErrorUnparseable && !e.Severe {
 			t.Errorf("%s is not marked severe", e.Name)
 		}
 	}
@@ -142,7 +143,7 @@ func TestGoldenPayloads(t *testing.T) {
 		t.Fatalf("no testdata/*.eml: %v", err)
 	}
 	rc := newReceiver(t, nil)
-	addr := startBridge(t, rc.srv.URL, nil)
+	addr := startBridge(t, rc.URL, nil)
 	for _, f := range files {
 		name := strings.TrimSuffix(filepath.Base(f), ".eml")
 		t.Run(name, func(t *testing.T) {
@@ -154,12 +155,12 @@ func TestGoldenPayloads(t *testing.T) {
 			if name == "dsn-bounce" {
 				from = "" // bounces come from the null sender
 			}
-			before := len(rc.requests())
+			before := len(rc.Requests())
 			r := lhlo(t, addr).Send(from, []string{"rcpt+golden@example.com"}, string(data))
 			if r[0] != "250 2.0.0 <rcpt+golden@example.com> delivered" {
 				t.Fatalf("reply %q", r[0])
 			}
-			req := rc.requests()[before]
+			req := rc.Requests()[before]
 			k.validate(t, payloadSchema, req.Body)
 
 			got := goldenJSON(t, req.Body)
@@ -194,7 +195,7 @@ func TestGoldenPayloads(t *testing.T) {
 }
 
 // part finds the part of the given content type.
-func part(t *testing.T, list []webhook.Attachment, contentType string) webhook.Attachment {
+func part(t *testing.T, list []wire.Attachment, contentType string) wire.Attachment {
 	t.Helper()
 	for _, a := range list {
 		if a.ContentType == contentType {
@@ -202,10 +203,10 @@ func part(t *testing.T, list []webhook.Attachment, contentType string) webhook.A
 		}
 	}
 	t.Fatalf("no %s part in %+v", contentType, list)
-	return webhook.Attachment{}
+	return wire.Attachment{}
 }
 
-func errorNames(p webhook.Payload) []string {
+func errorNames(p wire.Payload) []string {
 	var names []string
 	for _, e := range p.Errors {
 		names = append(names, e.Name)
@@ -213,7 +214,7 @@ func errorNames(p webhook.Payload) []string {
 	return names
 }
 
-func names(list []webhook.Address) []string {
+func names(list []wire.Address) []string {
 	var out []string
 	for _, a := range list {
 		out = append(out, a.Name+" <"+a.Address+">")
@@ -223,8 +224,8 @@ func names(list []webhook.Address) []string {
 
 // goldenChecks say, for each testdata message, what it is there to
 // prove, independently of its golden file.
-var goldenChecks = map[string]func(t *testing.T, p webhook.Payload){
-	"nested-multipart": func(t *testing.T, p webhook.Payload) {
+var goldenChecks = map[string]func(t *testing.T, p wire.Payload){
+	"nested-multipart": func(t *testing.T, p wire.Payload) {
 		if want := "The report is attached. Café at 10, 2+2=4, and a soft line break.\r\n"; p.Text != want {
 			t.Errorf("text %q, want %q", p.Text, want)
 		}
@@ -252,7 +253,7 @@ var goldenChecks = map[string]func(t *testing.T, p webhook.Payload){
 			t.Errorf("addresses %q, want %q", got, want)
 		}
 	},
-	"dsn-bounce": func(t *testing.T, p webhook.Payload) {
+	"dsn-bounce": func(t *testing.T, p wire.Payload) {
 		if p.Envelope.From != "" {
 			t.Errorf("envelope.from %q, want the null sender", p.Envelope.From)
 		}
@@ -268,7 +269,7 @@ var goldenChecks = map[string]func(t *testing.T, p webhook.Payload){
 			t.Errorf("returned message %q", orig.Content)
 		}
 	},
-	"encoded-words": func(t *testing.T, p webhook.Payload) {
+	"encoded-words": func(t *testing.T, p wire.Payload) {
 		if want := "Café☕テストПривет plain words"; p.Subject != want {
 			t.Errorf("subject %q, want %q", p.Subject, want)
 		}
@@ -283,14 +284,14 @@ var goldenChecks = map[string]func(t *testing.T, p webhook.Payload){
 			t.Errorf("in_reply_to %q references %q", p.InReplyTo, p.References)
 		}
 	},
-	"raw-8bit-headers": func(t *testing.T, p webhook.Payload) {
+	"raw-8bit-headers": func(t *testing.T, p wire.Payload) {
 		if p.Subject != "Grüße aus Köln" {
 			t.Errorf("latin-1 subject %q", p.Subject)
 		}
 		if got := strings.Join(slices.Concat(names(p.From), names(p.To)), ", "); got != "André Müller <andre@example.de>, Jürgen <juergen@example.de>" {
 			t.Errorf("addresses %q", got)
 		}
-		i := slices.IndexFunc(p.Headers, func(h webhook.Header) bool { return h.Name == "X-Note" })
+		i := slices.IndexFunc(p.Headers, func(h wire.Header) bool { return h.Name == "X-Note" })
 		if i < 0 || p.Headers[i].Value != "raw UTF-8 ✓ in a header" {
 			t.Errorf("headers %+v", p.Headers)
 		}
@@ -298,7 +299,7 @@ var goldenChecks = map[string]func(t *testing.T, p webhook.Payload){
 			t.Errorf("windows-1252 text %q, want %q", p.Text, want)
 		}
 	},
-	"related-cid": func(t *testing.T, p webhook.Payload) {
+	"related-cid": func(t *testing.T, p wire.Payload) {
 		if want := `<html><body><h1>News</h1><p>Hello, reader.</p><img src="cid:logo.1@example.com" alt="logo"></body></html>`; p.HTML != want {
 			t.Errorf("html %q", p.HTML)
 		}
@@ -316,11 +317,11 @@ var goldenChecks = map[string]func(t *testing.T, p webhook.Payload){
 			t.Errorf("attachments %+v", p.Attachments)
 		}
 	},
-	"hostile-headers": func(t *testing.T, p webhook.Payload) {
-		if p.Date != nil || !slices.Contains(errorNames(p), webhook.ErrorMalformedDate) {
+	"hostile-headers": func(t *testing.T, p wire.Payload) {
+		if p.Date != nil || !slices.Contains(errorNames(p), wire.ErrorMalformedDate) {
 			t.Errorf("date %v errors %q: a +2400 offset must give null and an error", p.Date, errorNames(p))
 		}
-		if !slices.Contains(errorNames(p), webhook.ErrorMalformedAddr) || len(p.Cc) != 0 || len(p.To) != 0 {
+		if !slices.Contains(errorNames(p), wire.ErrorMalformedAddr) || len(p.Cc) != 0 || len(p.To) != 0 {
 			t.Errorf("cc %+v to %+v errors %q", p.Cc, p.To, errorNames(p))
 		}
 		if p.Subject != "first folded with a tab" {
@@ -334,7 +335,7 @@ var goldenChecks = map[string]func(t *testing.T, p webhook.Payload){
 			t.Errorf("text %q", p.Text)
 		}
 	},
-	"sample": func(t *testing.T, p webhook.Payload) {
+	"sample": func(t *testing.T, p wire.Payload) {
 		// The README's example.
 		if p.Subject != "Order № 42" || p.Text != "Please find the order attached." {
 			t.Errorf("subject %q text %q", p.Subject, p.Text)
@@ -344,7 +345,7 @@ var goldenChecks = map[string]func(t *testing.T, p webhook.Payload){
 			t.Errorf("attachment %+v", csv)
 		}
 	},
-	"encoded-bodies": func(t *testing.T, p webhook.Payload) {
+	"encoded-bodies": func(t *testing.T, p wire.Payload) {
 		if want := "Base64 text: naïve café, 日本語, emoji 🎉.\nSecond line.\n"; p.Text != want {
 			t.Errorf("base64 text %q, want %q", p.Text, want)
 		}

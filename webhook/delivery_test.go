@@ -12,12 +12,13 @@ import (
 
 	"github.com/lmtp-webhook/lmtp-webhook/lmtp"
 	"github.com/lmtp-webhook/lmtp-webhook/webhook"
+	"github.com/lmtp-webhook/lmtp-webhook/webhook/wire"
 )
 
 // statusFromAddress answers with the HTTP status written in the
 // recipient's local part ("s404@x" gets 404), so that one message tests
 // many mappings at once.
-func statusFromAddress(w http.ResponseWriter, r *http.Request, p webhook.Payload, attempt int) {
+func statusFromAddress(w http.ResponseWriter, r *http.Request, p wire.Payload, attempt int) {
 	local, _, _ := strings.Cut(p.Envelope.To, "@")
 	code, err := strconv.Atoi(strings.TrimPrefix(local, "s"))
 	if err != nil {
@@ -28,7 +29,7 @@ func statusFromAddress(w http.ResponseWriter, r *http.Request, p webhook.Payload
 
 func TestStatusMappingOverTheWire(t *testing.T) {
 	rc := newReceiver(t, statusFromAddress)
-	addr := startBridge(t, rc.srv.URL, func(c *webhook.Config, _ *lmtp.Config) {
+	addr := startBridge(t, rc.URL, func(c *webhook.Config, _ *lmtp.Config) {
 		c.Retry.MaxAttempts = 2
 	})
 	cases := []struct {
@@ -65,7 +66,7 @@ func TestStatusMappingOverTheWire(t *testing.T) {
 		if replies[i] != c.reply {
 			t.Errorf("%s: reply %q, want %q", c.rcpt, replies[i], c.reply)
 		}
-		if n := len(rc.forRcpt(c.rcpt)); n != c.attempts {
+		if n := len(forRcpt(rc, c.rcpt)); n != c.attempts {
 			t.Errorf("%s: %d attempts, want %d", c.rcpt, n, c.attempts)
 		}
 	}
@@ -92,13 +93,13 @@ func TestExplicitAnswerWins(t *testing.T) {
 		"garbage@x.test":   {200, "application/json", `{{{{not json`},
 		"utf8@x.test":      {410, "text/plain; charset=utf-8", "Postfach gelöscht"},
 	}
-	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p webhook.Payload, _ int) {
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p wire.Payload, _ int) {
 		a := answers[p.Envelope.To]
 		w.Header().Set("Content-Type", a.ctype)
 		w.WriteHeader(a.status)
 		fmt.Fprint(w, a.body)
 	})
-	addr := startBridge(t, rc.srv.URL, nil)
+	addr := startBridge(t, rc.URL, nil)
 	want := []struct{ rcpt, reply string }{
 		{"json550@x.test", "550 5.1.1 <json550@x.test> no such user here"},
 		{"json451@x.test", "451 4.2.1 <json451@x.test> mailbox busy"},
@@ -131,7 +132,7 @@ func TestExplicitAnswerWins(t *testing.T) {
 
 func TestPayloadArrives(t *testing.T) {
 	rc := newReceiver(t, nil)
-	addr := startBridge(t, rc.srv.URL, nil)
+	addr := startBridge(t, rc.URL, nil)
 	cl := lhlo(t, addr)
 	rcpts := []string{"bob@example.com", "carol+orders@example.com"}
 	replies := cl.Send("alice@example.org", rcpts, simpleMessage)
@@ -140,12 +141,12 @@ func TestPayloadArrives(t *testing.T) {
 			t.Errorf("reply %d: %q, want %q", i, r, want)
 		}
 	}
-	got := rc.requests()
+	got := rc.Requests()
 	if len(got) != 2 {
 		t.Fatalf("%d requests, want 2", len(got))
 	}
 	for _, rcpt := range rcpts {
-		reqs := rc.forRcpt(rcpt)
+		reqs := forRcpt(rc, rcpt)
 		if len(reqs) != 1 {
 			t.Fatalf("%s: %d requests", rcpt, len(reqs))
 		}
@@ -183,7 +184,7 @@ func TestPayloadArrives(t *testing.T) {
 		if p.Date == nil || !p.Date.Equal(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)) {
 			t.Errorf("date %v", p.Date)
 		}
-		if len(p.From) != 1 || p.From[0] != (webhook.Address{Name: "Alice", Address: "alice@example.org"}) {
+		if len(p.From) != 1 || p.From[0] != (wire.Address{Name: "Alice", Address: "alice@example.org"}) {
 			t.Errorf("from %+v", p.From)
 		}
 		names := []string{}
@@ -197,7 +198,7 @@ func TestPayloadArrives(t *testing.T) {
 			t.Errorf("raw sent without being asked for")
 		}
 	}
-	a, b := rc.forRcpt(rcpts[0])[0].Payload, rc.forRcpt(rcpts[1])[0].Payload
+	a, b := forRcpt(rc, rcpts[0])[0].Payload, forRcpt(rc, rcpts[1])[0].Payload
 	if a.ID == b.ID {
 		t.Errorf("two recipients share id %s", a.ID)
 	}
@@ -210,26 +211,26 @@ func TestPayloadArrives(t *testing.T) {
 	if replies[0][:3] != "250" {
 		t.Fatalf("second delivery: %v", replies)
 	}
-	again := rc.forRcpt(rcpts[0])
+	again := forRcpt(rc, rcpts[0])
 	if len(again) != 2 || again[1].Payload.ID != a.ID {
 		t.Errorf("redelivery id %q, first %q", again[len(again)-1].Payload.ID, a.ID)
 	}
 	// Other bytes, other id.
 	cl.Send("alice@example.org", rcpts[:1], simpleMessage+"P.S.\n")
-	if last := rc.forRcpt(rcpts[0]); last[len(last)-1].Payload.ID == a.ID {
+	if last := forRcpt(rc, rcpts[0]); last[len(last)-1].Payload.ID == a.ID {
 		t.Errorf("a different message reused id %s", a.ID)
 	}
 }
 
 func TestRetriesKeepIDAndRefreshTimestamp(t *testing.T) {
-	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p webhook.Payload, attempt int) {
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p wire.Payload, attempt int) {
 		if attempt < 3 {
 			w.WriteHeader(503)
 			return
 		}
 		w.WriteHeader(200)
 	})
-	addr := startBridge(t, rc.srv.URL, func(c *webhook.Config, _ *lmtp.Config) {
+	addr := startBridge(t, rc.URL, func(c *webhook.Config, _ *lmtp.Config) {
 		c.Retry.MaxAttempts = 3
 		c.Secret = []byte("0123456789abcdef0123456789abcdef")
 	})
@@ -238,7 +239,7 @@ func TestRetriesKeepIDAndRefreshTimestamp(t *testing.T) {
 	if replies[0] != "250 2.0.0 <r@example.com> delivered" {
 		t.Fatalf("reply %q", replies[0])
 	}
-	reqs := rc.requests()
+	reqs := rc.Requests()
 	if len(reqs) != 3 {
 		t.Fatalf("%d attempts, want 3", len(reqs))
 	}
@@ -256,10 +257,10 @@ func TestRetriesKeepIDAndRefreshTimestamp(t *testing.T) {
 }
 
 func TestRetryBudgetSpentGives451(t *testing.T) {
-	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p webhook.Payload, attempt int) {
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p wire.Payload, attempt int) {
 		w.WriteHeader(502)
 	})
-	addr := startBridge(t, rc.srv.URL, func(c *webhook.Config, _ *lmtp.Config) {
+	addr := startBridge(t, rc.URL, func(c *webhook.Config, _ *lmtp.Config) {
 		c.Retry.MaxAttempts = 4
 	})
 	cl := lhlo(t, addr)
@@ -267,13 +268,13 @@ func TestRetryBudgetSpentGives451(t *testing.T) {
 	if replies[0] != "451 4.3.0 <r@example.com> webhook temporarily failed: 502 Bad Gateway" {
 		t.Fatalf("reply %q", replies[0])
 	}
-	if n := len(rc.requests()); n != 4 {
+	if n := len(rc.Requests()); n != 4 {
 		t.Errorf("%d attempts, want 4", n)
 	}
 }
 
 func TestRetryAfterIsHonoured(t *testing.T) {
-	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p webhook.Payload, attempt int) {
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p wire.Payload, attempt int) {
 		if attempt == 1 {
 			w.Header().Set("Retry-After", "1")
 			w.WriteHeader(429)
@@ -281,12 +282,12 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 		}
 		w.WriteHeader(200)
 	})
-	addr := startBridge(t, rc.srv.URL, nil)
+	addr := startBridge(t, rc.URL, nil)
 	cl := lhlo(t, addr)
 	if r := cl.Send("a@example.org", []string{"r@example.com"}, simpleMessage); r[0][:3] != "250" {
 		t.Fatalf("reply %q", r[0])
 	}
-	reqs := rc.requests()
+	reqs := rc.Requests()
 	if len(reqs) != 2 {
 		t.Fatalf("%d attempts", len(reqs))
 	}
@@ -296,18 +297,18 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 }
 
 func TestRetryAfterBeyondBudgetIsNotWaited(t *testing.T) {
-	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p webhook.Payload, attempt int) {
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p wire.Payload, attempt int) {
 		w.Header().Set("Retry-After", "3600")
 		w.WriteHeader(503)
 	})
-	addr := startBridge(t, rc.srv.URL, nil)
+	addr := startBridge(t, rc.URL, nil)
 	cl := lhlo(t, addr)
 	start := time.Now()
 	r := cl.Send("a@example.org", []string{"r@example.com"}, simpleMessage)
 	if r[0] != "451 4.3.0 <r@example.com> webhook temporarily failed: 503 Service Unavailable" {
 		t.Fatalf("reply %q", r[0])
 	}
-	if n := len(rc.requests()); n != 1 {
+	if n := len(rc.Requests()); n != 1 {
 		t.Errorf("%d attempts, want 1", n)
 	}
 	if d := time.Since(start); d > 3*time.Second {
@@ -317,7 +318,7 @@ func TestRetryAfterBeyondBudgetIsNotWaited(t *testing.T) {
 
 func TestSlowRecipientDoesNotHoldBackOthers(t *testing.T) {
 	fastArrived := make(chan struct{})
-	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p webhook.Payload, _ int) {
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p wire.Payload, _ int) {
 		switch p.Envelope.To {
 		case "fast@example.com":
 			close(fastArrived)
@@ -333,7 +334,7 @@ func TestSlowRecipientDoesNotHoldBackOthers(t *testing.T) {
 		}
 		w.WriteHeader(200)
 	})
-	addr := startBridge(t, rc.srv.URL, func(c *webhook.Config, _ *lmtp.Config) {
+	addr := startBridge(t, rc.URL, func(c *webhook.Config, _ *lmtp.Config) {
 		c.Retry.MaxAttempts = 1
 		c.Timeout = 10 * time.Second
 	})
@@ -367,13 +368,13 @@ func TestUnreachableAndHangingWebhooks(t *testing.T) {
 	t.Run("hangs", func(t *testing.T) {
 		release := make(chan struct{})
 		t.Cleanup(func() { close(release) })
-		rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p webhook.Payload, _ int) {
+		rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p wire.Payload, _ int) {
 			select {
 			case <-release:
 			case <-r.Context().Done():
 			}
 		})
-		addr := startBridge(t, rc.srv.URL, func(c *webhook.Config, _ *lmtp.Config) {
+		addr := startBridge(t, rc.URL, func(c *webhook.Config, _ *lmtp.Config) {
 			c.Timeout = 200 * time.Millisecond
 			c.Retry.MaxAttempts = 2
 		})
@@ -382,14 +383,14 @@ func TestUnreachableAndHangingWebhooks(t *testing.T) {
 		if r[0] != "451 4.4.1 <r@example.com> webhook timed out" {
 			t.Errorf("reply %q", r[0])
 		}
-		if n := len(rc.requests()); n != 2 {
+		if n := len(rc.Requests()); n != 2 {
 			t.Errorf("%d attempts, want 2", n)
 		}
 	})
 }
 
 func TestBasicAuthAndExtraHeaders(t *testing.T) {
-	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p webhook.Payload, _ int) {
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p wire.Payload, _ int) {
 		user, pass, ok := r.BasicAuth()
 		if !ok || user != "hook" || pass != "s3cret" {
 			w.WriteHeader(401)
@@ -401,7 +402,7 @@ func TestBasicAuthAndExtraHeaders(t *testing.T) {
 		}
 		w.WriteHeader(200)
 	})
-	u := strings.Replace(rc.srv.URL, "http://", "http://hook:s3cret@", 1) + "/inbound"
+	u := strings.Replace(rc.URL, "http://", "http://hook:s3cret@", 1) + "/inbound"
 	addr := startBridge(t, u, func(c *webhook.Config, _ *lmtp.Config) {
 		c.Headers = map[string]string{"X-Tenant": "acme"}
 	})
@@ -414,27 +415,27 @@ func TestBasicAuthAndExtraHeaders(t *testing.T) {
 func TestRedirects(t *testing.T) {
 	var final *receiver
 	final = newReceiver(t, nil)
-	hops := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p webhook.Payload, _ int) {
+	hops := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p wire.Payload, _ int) {
 		switch r.URL.Path {
 		case "/307":
-			http.Redirect(w, r, final.srv.URL+"/final", http.StatusTemporaryRedirect)
+			http.Redirect(w, r, final.URL+"/final", http.StatusTemporaryRedirect)
 		case "/loop":
 			http.Redirect(w, r, "/loop", http.StatusPermanentRedirect)
 		}
 	})
 	t.Run("307 followed with body", func(t *testing.T) {
-		addr := startBridge(t, hops.srv.URL+"/307", nil)
+		addr := startBridge(t, hops.URL+"/307", nil)
 		cl := lhlo(t, addr)
 		if r := cl.Send("a@example.org", []string{"r@example.com"}, simpleMessage); r[0] != "250 2.0.0 <r@example.com> delivered" {
 			t.Errorf("reply %q", r[0])
 		}
-		got := final.forRcpt("r@example.com")
+		got := forRcpt(final, "r@example.com")
 		if len(got) != 1 || got[0].Payload.Subject != "Hello" {
 			t.Errorf("final receiver got %d requests", len(got))
 		}
 	})
 	t.Run("loop", func(t *testing.T) {
-		addr := startBridge(t, hops.srv.URL+"/loop", nil)
+		addr := startBridge(t, hops.URL+"/loop", nil)
 		cl := lhlo(t, addr)
 		if r := cl.Send("a@example.org", []string{"loop@example.com"}, simpleMessage); r[0] != "451 4.3.0 <loop@example.com> webhook redirected too many times" {
 			t.Errorf("reply %q", r[0])
@@ -444,7 +445,7 @@ func TestRedirects(t *testing.T) {
 
 func TestAttachmentsAndCharsets(t *testing.T) {
 	rc := newReceiver(t, nil)
-	addr := startBridge(t, rc.srv.URL, nil)
+	addr := startBridge(t, rc.URL, nil)
 	png := []byte("\x89PNG\r\n\x1a\n fake image bytes \x00\x01\x02")
 	msg := "From: =?ISO-8859-1?Q?Andr=E9?= <andre@example.org>\n" +
 		"To: team@example.com\n" +
@@ -465,7 +466,7 @@ func TestAttachmentsAndCharsets(t *testing.T) {
 	if r := cl.Send("andre@example.org", []string{"team@example.com"}, msg); r[0][:3] != "250" {
 		t.Fatalf("reply %q", r[0])
 	}
-	p := rc.requests()[0].Payload
+	p := rc.Requests()[0].Payload
 	if p.Subject != "Über das Wetter" {
 		t.Errorf("subject %q", p.Subject)
 	}

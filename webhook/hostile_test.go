@@ -19,28 +19,12 @@ import (
 	"github.com/lmtp-webhook/lmtp-webhook/lmtp"
 	"github.com/lmtp-webhook/lmtp-webhook/lmtp/lmtptest"
 	"github.com/lmtp-webhook/lmtp-webhook/webhook"
+	"github.com/lmtp-webhook/lmtp-webhook/webhook/webhooktest"
+	"github.com/lmtp-webhook/lmtp-webhook/webhook/wire"
 )
 
-// syncBuffer collects log lines written from several goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // logTo sends the bridge's logs to buf as well as to the test log.
-func logTo(t *testing.T, buf *syncBuffer) func(*webhook.Config, *lmtp.Config) {
+func logTo(t *testing.T, buf *webhooktest.Buffer) func(*webhook.Config, *lmtp.Config) {
 	return func(_ *webhook.Config, c *lmtp.Config) {
 		c.Logger = zerolog.New(io.MultiWriter(buf, zerolog.NewTestWriter(t)))
 	}
@@ -83,68 +67,68 @@ func TestHostileMessagesAreDeliveredValid(t *testing.T) {
 		name string
 		data string
 		// check inspects the payload; raw says it must carry the message.
-		check func(t *testing.T, p webhook.Payload)
+		check func(t *testing.T, p wire.Payload)
 		raw   bool
 		// problem is a log message expected for this input.
 		problem string
 	}{
-		{name: "NUL bytes", data: "Subject: nul\x00here\r\n\r\nbody\x00with\x00nuls\r\n", check: func(t *testing.T, p webhook.Payload) {
+		{name: "NUL bytes", data: "Subject: nul\x00here\r\n\r\nbody\x00with\x00nuls\r\n", check: func(t *testing.T, p wire.Payload) {
 			if !strings.Contains(p.Text, "with\x00nuls") || p.Subject != "nul\x00here" {
 				t.Errorf("text %q subject %q", p.Text, p.Subject)
 			}
 		}},
-		{name: "invalid UTF-8", data: "Subject: caf\xc3\r\n\r\n\xff\xfe\xfd broken\r\n", check: func(t *testing.T, p webhook.Payload) {
+		{name: "invalid UTF-8", data: "Subject: caf\xc3\r\n\r\n\xff\xfe\xfd broken\r\n", check: func(t *testing.T, p wire.Payload) {
 			if !strings.HasSuffix(strings.TrimSpace(p.Text), "broken") {
 				t.Errorf("text %q", p.Text)
 			}
 		}},
-		{name: "unknown charset", data: "Subject: x\r\nContent-Type: text/plain; charset=x-no-such-charset\r\n\r\nplain ascii survives\r\n", problem: "message has MIME problems", check: func(t *testing.T, p webhook.Payload) {
+		{name: "unknown charset", data: "Subject: x\r\nContent-Type: text/plain; charset=x-no-such-charset\r\n\r\nplain ascii survives\r\n", problem: "message has MIME problems", check: func(t *testing.T, p wire.Payload) {
 			if !strings.HasPrefix(p.Text, "plain ascii survives") || len(p.Errors) == 0 {
 				t.Errorf("text %q errors %+v", p.Text, p.Errors)
 			}
 		}},
-		{name: "8-bit headers", data: "Subject: Caf\xe9 cr\xe8me\r\nFrom: Ren\xe9 <rene@x.test>\r\n\r\nbody\r\n", check: func(t *testing.T, p webhook.Payload) {
+		{name: "8-bit headers", data: "Subject: Caf\xe9 cr\xe8me\r\nFrom: Ren\xe9 <rene@x.test>\r\n\r\nbody\r\n", check: func(t *testing.T, p wire.Payload) {
 			if p.Subject != "Café crème" || len(p.From) != 1 || p.From[0].Name != "René" {
 				t.Errorf("subject %q from %+v", p.Subject, p.From)
 			}
 		}},
-		{name: "bare LF", data: "Subject: lf\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nline one\nline two\n--b--\n", check: func(t *testing.T, p webhook.Payload) {
+		{name: "bare LF", data: "Subject: lf\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nline one\nline two\n--b--\n", check: func(t *testing.T, p wire.Payload) {
 			if p.Subject != "lf" || !strings.Contains(p.Text, "line one\nline two") {
 				t.Errorf("subject %q text %q", p.Subject, p.Text)
 			}
 		}},
-		{name: "huge header", data: "Subject: " + strings.Repeat("s", 300000) + "\r\n\r\nbody\r\n", check: func(t *testing.T, p webhook.Payload) {
+		{name: "huge header", data: "Subject: " + strings.Repeat("s", 300000) + "\r\n\r\nbody\r\n", check: func(t *testing.T, p wire.Payload) {
 			if len(p.Subject) != 300000 {
 				t.Errorf("subject of %d bytes", len(p.Subject))
 			}
 		}},
-		{name: "too many headers", data: manyHeaders.String() + "\r\nbody\r\n", problem: "message has MIME problems", check: func(t *testing.T, p webhook.Payload) {
-			if len(p.Headers) > 1001 || !hasError(p, webhook.ErrorHeadersTooLarge) {
+		{name: "too many headers", data: manyHeaders.String() + "\r\nbody\r\n", problem: "message has MIME problems", check: func(t *testing.T, p wire.Payload) {
+			if len(p.Headers) > 1001 || !hasError(p, wire.ErrorHeadersTooLarge) {
 				t.Errorf("%d headers, errors %+v", len(p.Headers), p.Errors)
 			}
 		}},
-		{name: "deep nesting", data: deep.String(), raw: true, problem: "message has MIME problems", check: func(t *testing.T, p webhook.Payload) {
-			if !hasError(p, webhook.ErrorTooComplex) {
+		{name: "deep nesting", data: deep.String(), raw: true, problem: "message has MIME problems", check: func(t *testing.T, p wire.Payload) {
+			if !hasError(p, wire.ErrorTooComplex) {
 				t.Errorf("errors %+v", p.Errors)
 			}
 		}},
-		{name: "multipart without boundary", data: "Subject: nb\r\nContent-Type: multipart/mixed\r\n\r\n--x\r\n\r\nhi\r\n", check: func(t *testing.T, p webhook.Payload) {
+		{name: "multipart without boundary", data: "Subject: nb\r\nContent-Type: multipart/mixed\r\n\r\n--x\r\n\r\nhi\r\n", check: func(t *testing.T, p wire.Payload) {
 			if p.Subject != "nb" {
 				t.Errorf("subject %q", p.Subject)
 			}
 		}},
-		{name: "missing end boundary", data: "Subject: mb\r\nContent-Type: multipart/mixed; boundary=q\r\n\r\n--q\r\nContent-Type: text/plain\r\n\r\nunfinished\r\n", problem: "message has MIME problems", check: func(t *testing.T, p webhook.Payload) {
+		{name: "missing end boundary", data: "Subject: mb\r\nContent-Type: multipart/mixed; boundary=q\r\n\r\n--q\r\nContent-Type: text/plain\r\n\r\nunfinished\r\n", problem: "message has MIME problems", check: func(t *testing.T, p wire.Payload) {
 			if !strings.HasPrefix(p.Text, "unfinished") || len(p.Errors) == 0 {
 				t.Errorf("text %q errors %+v", p.Text, p.Errors)
 			}
 		}},
-		{name: "corrupt base64", data: "Subject: b\r\nContent-Type: multipart/mixed; boundary=q\r\n\r\n--q\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=a.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0x!!!!@@@@\r\n--q--\r\n", problem: "message has MIME problems", check: func(t *testing.T, p webhook.Payload) {
+		{name: "corrupt base64", data: "Subject: b\r\nContent-Type: multipart/mixed; boundary=q\r\n\r\n--q\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=a.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0x!!!!@@@@\r\n--q--\r\n", problem: "message has MIME problems", check: func(t *testing.T, p wire.Payload) {
 			if len(p.Errors) == 0 {
 				t.Errorf("no error for corrupt base64")
 			}
 		}},
-		{name: "no header at all", data: "just a line of text\r\n", check: func(t *testing.T, p webhook.Payload) {}},
-		{name: "header only", data: "Subject: only\r\n", check: func(t *testing.T, p webhook.Payload) {
+		{name: "no header at all", data: "just a line of text\r\n", check: func(t *testing.T, p wire.Payload) {}},
+		{name: "header only", data: "Subject: only\r\n", check: func(t *testing.T, p wire.Payload) {
 			if p.Subject != "only" {
 				t.Errorf("subject %q", p.Subject)
 			}
@@ -152,9 +136,9 @@ func TestHostileMessagesAreDeliveredValid(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var logs syncBuffer
+			var logs webhooktest.Buffer
 			rc := newReceiver(t, nil)
-			addr := startBridge(t, rc.srv.URL, logTo(t, &logs))
+			addr := startBridge(t, rc.URL, logTo(t, &logs))
 			cl := lhlo(t, addr)
 			cl.Expect("250 ", "MAIL FROM:<>")
 			cl.Expect("250 ", "RCPT TO:<r@x.test>")
@@ -165,7 +149,7 @@ func TestHostileMessagesAreDeliveredValid(t *testing.T) {
 					t.Fatalf("reply %q", r)
 				}
 			}
-			reqs := rc.requests()
+			reqs := rc.Requests()
 			if len(reqs) != 1 {
 				t.Fatalf("%d requests for one (duplicated) recipient", len(reqs))
 			}
@@ -192,7 +176,7 @@ func TestHostileMessagesAreDeliveredValid(t *testing.T) {
 	}
 }
 
-func hasError(p webhook.Payload, name string) bool {
+func hasError(p wire.Payload, name string) bool {
 	for _, e := range p.Errors {
 		if e.Name == name {
 			return true
@@ -203,7 +187,7 @@ func hasError(p webhook.Payload, name string) bool {
 
 func TestHugeAnswerBodyIsNotRead(t *testing.T) {
 	var sent atomic.Int64
-	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p webhook.Payload, _ int) {
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p wire.Payload, _ int) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(200)
 		chunk := bytes.Repeat([]byte("x"), 64<<10)
@@ -215,7 +199,7 @@ func TestHugeAnswerBodyIsNotRead(t *testing.T) {
 			sent.Add(int64(len(chunk)))
 		}
 	})
-	addr := startBridge(t, rc.srv.URL, nil)
+	addr := startBridge(t, rc.URL, nil)
 	cl := lhlo(t, addr)
 	if r := cl.Send("a@x.test", []string{"r@x.test"}, simpleMessage); r[0] != "250 2.0.0 <r@x.test> delivered" {
 		t.Errorf("reply %q", r[0])

@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 )
 
@@ -104,4 +105,51 @@ func (rs Routes) String() string {
 		parts[i] = r.Pattern + "=" + r.ep.redacted
 	}
 	return strings.Join(parts, ",")
+}
+
+// endpoint is one destination URL, parsed once.
+type endpoint struct {
+	url        string // without user information
+	redacted   string // safe for logs
+	user, pass string
+	basic      bool
+}
+
+// CheckURL reports what is wrong with raw as a webhook URL (Config.URL,
+// NewChecker), so that a configuration can be refused at start-up.
+func CheckURL(raw string) error {
+	_, err := parseEndpoint(raw)
+	return err
+}
+
+func parseEndpoint(raw string) (*endpoint, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("not a URL: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("%q: scheme must be http or https", u.Redacted())
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("%q: no host", u.Redacted())
+	}
+	e := &endpoint{redacted: u.Redacted()}
+	if u.User != nil {
+		e.basic = true
+		e.user = u.User.Username()
+		e.pass, _ = u.User.Password()
+		u.User = nil
+	}
+	e.url = u.String()
+	if e.basic {
+		e.redacted = u.String()
+	}
+	return e, nil
+}
+
+func (c *Client) endpointFor(rcpt string) *endpoint {
+	if ep := c.cfg.Routes.match(rcpt); ep != nil {
+		return ep
+	}
+	return c.def
 }

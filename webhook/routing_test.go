@@ -1,19 +1,17 @@
 package webhook_test
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/lmtp-webhook/lmtp-webhook/lmtp"
 	"github.com/lmtp-webhook/lmtp-webhook/webhook"
+	"github.com/lmtp-webhook/lmtp-webhook/webhook/webhooktest"
+	"github.com/lmtp-webhook/lmtp-webhook/webhook/wire"
 )
 
 func TestRoutesSendEachRecipientToItsURL(t *testing.T) {
@@ -22,9 +20,9 @@ func TestRoutesSendEachRecipientToItsURL(t *testing.T) {
 	support := newReceiver(t, nil)
 	catchall := newReceiver(t, nil)
 	routes, err := webhook.ParseRoutes(strings.Join([]string{
-		"support@shop.test=" + support.srv.URL + "/support",
-		"*@sales.test=" + sales.srv.URL + "/sales?token=a=b",
-		"*=" + catchall.srv.URL,
+		"support@shop.test=" + support.URL + "/support",
+		"*@sales.test=" + sales.URL + "/sales?token=a=b",
+		"*=" + catchall.URL,
 	}, ","))
 	if err != nil {
 		t.Fatal(err)
@@ -32,7 +30,7 @@ func TestRoutesSendEachRecipientToItsURL(t *testing.T) {
 	noCatchall := routes[:2]
 
 	t.Run("most specific wins", func(t *testing.T) {
-		addr := startBridge(t, def.srv.URL, func(c *webhook.Config, _ *lmtp.Config) { c.Routes = routes })
+		addr := startBridge(t, def.URL, func(c *webhook.Config, _ *lmtp.Config) { c.Routes = routes })
 		cl := lhlo(t, addr)
 		rcpts := []string{"support@shop.test", "Support+urgent@Shop.test", "anna@sales.test", "other@shop.test"}
 		for i, r := range cl.Send("a@example.org", rcpts, simpleMessage) {
@@ -48,7 +46,7 @@ func TestRoutesSendEachRecipientToItsURL(t *testing.T) {
 		}
 		for rc, rs := range want {
 			var got []string
-			for _, r := range rc.requests() {
+			for _, r := range rc.Requests() {
 				got = append(got, r.Payload.Envelope.To)
 				if r.Payload.Envelope.To == "anna@sales.test" && r.Header.Get("webhook-id") == "" {
 					t.Errorf("routed request lacks webhook-id")
@@ -63,7 +61,7 @@ func TestRoutesSendEachRecipientToItsURL(t *testing.T) {
 		// same shared bytes after its own id and address.
 		var shared string
 		for _, rc := range []*receiver{support, sales, catchall} {
-			for _, r := range rc.requests() {
+			for _, r := range rc.Requests() {
 				_, rest, _ := strings.Cut(string(r.Body), `,"from":`)
 				if shared == "" {
 					shared = rest
@@ -72,15 +70,15 @@ func TestRoutesSendEachRecipientToItsURL(t *testing.T) {
 				}
 			}
 		}
-		if tag := support.forRcpt("Support+urgent@Shop.test")[0].Payload.Envelope.Tag; tag != "urgent" {
+		if tag := forRcpt(support, "Support+urgent@Shop.test")[0].Payload.Envelope.Tag; tag != "urgent" {
 			t.Errorf("tag %q", tag)
 		}
 	})
 	t.Run("unmatched go to WEBHOOK_URL", func(t *testing.T) {
-		addr := startBridge(t, def.srv.URL, func(c *webhook.Config, _ *lmtp.Config) { c.Routes = noCatchall })
+		addr := startBridge(t, def.URL, func(c *webhook.Config, _ *lmtp.Config) { c.Routes = noCatchall })
 		cl := lhlo(t, addr)
 		cl.Send("a@example.org", []string{"nobody@else.test"}, simpleMessage)
-		if n := len(def.forRcpt("nobody@else.test")); n != 1 {
+		if n := len(forRcpt(def, "nobody@else.test")); n != 1 {
 			t.Errorf("default receiver got %d requests", n)
 		}
 	})
@@ -116,24 +114,10 @@ func TestParseRoutes(t *testing.T) {
 	}
 }
 
-// checkServer answers CHECK_URL requests by the address being checked.
-type checkServer struct {
-	srv *httptest.Server
-	mu  sync.Mutex
-	got []webhook.CheckPayload
-}
-
-func newCheckServer(t *testing.T) *checkServer {
-	cs := &checkServer{}
-	cs.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		var p webhook.CheckPayload
-		if err := json.Unmarshal(body, &p); err != nil {
-			t.Errorf("check body: %v", err)
-		}
-		cs.mu.Lock()
-		cs.got = append(cs.got, p)
-		cs.mu.Unlock()
+// newCheckServer answers CHECK_URL requests by the address being checked.
+func newCheckServer(t *testing.T) *webhooktest.Receiver[wire.CheckPayload] {
+	return webhooktest.NewReceiver(t, func(w http.ResponseWriter, r *http.Request, req *webhooktest.Request[wire.CheckPayload]) {
+		p := req.Payload
 		who := p.To
 		if p.Stage == "mail" {
 			who = p.From
@@ -158,15 +142,13 @@ func newCheckServer(t *testing.T) *checkServer {
 			w.Header().Set("Content-Type", "application/json")
 			fmt.Fprint(w, `{"code":550,"enhanced_code":"4.1.1"}`)
 		}
-	}))
-	t.Cleanup(cs.srv.Close)
-	return cs
+	})
 }
 
 func TestCheckAtMailAndRcpt(t *testing.T) {
 	cs := newCheckServer(t)
 	rc := newReceiver(t, nil)
-	addr := startBridgeCheck(t, rc.srv.URL, cs.srv.URL, nil)
+	addr := startBridgeCheck(t, rc.URL, cs.URL, nil)
 	cl := lhlo(t, addr)
 
 	cl.Expect("550 5.7.1 sender blocked", "MAIL FROM:<spammer@bad.test>")
@@ -183,18 +165,17 @@ func TestCheckAtMailAndRcpt(t *testing.T) {
 		t.Errorf("reply %q", replies[0])
 	}
 	// Refused recipients never reach the deliveries.
-	got := rc.requests()
+	got := rc.Requests()
 	if len(got) != 1 || got[0].Payload.Envelope.To != "bob@shop.test" || strings.Join(got[0].Payload.Envelope.Recipients, ",") != "bob@shop.test" {
 		t.Errorf("deliveries %+v", got)
 	}
 
-	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	first := cs.got[0]
+	checks := cs.Requests()
+	first := checks[0].Payload
 	if first.Stage != "mail" || first.From != "spammer@bad.test" || first.To != "" || first.Helo != "client.test" || !strings.HasPrefix(first.RemoteAddr, "127.0.0.1:") {
 		t.Errorf("mail check %+v", first)
 	}
-	last := cs.got[len(cs.got)-1]
+	last := checks[len(checks)-1].Payload
 	if last.Stage != "rcpt" || last.From != "alice@good.test" || last.To != "bob@shop.test" {
 		t.Errorf("rcpt check %+v", last)
 	}

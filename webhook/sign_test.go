@@ -19,6 +19,7 @@ import (
 
 	"github.com/lmtp-webhook/lmtp-webhook/lmtp"
 	"github.com/lmtp-webhook/lmtp-webhook/webhook"
+	"github.com/lmtp-webhook/lmtp-webhook/webhook/wire"
 )
 
 // testSecret is the example secret of the Standard Webhooks
@@ -30,11 +31,11 @@ const testSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 // own code: every attempt verifies, and a retry carries the same id and
 // body with a later timestamp and its own signature.
 func TestSignaturesVerifyWithReferenceLibrary(t *testing.T) {
-	key, err := webhook.ParseSecret(testSecret)
+	key, err := wire.ParseSecret(testSecret)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p webhook.Payload, attempt int) {
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p wire.Payload, attempt int) {
 		if attempt == 1 {
 			// Retry-After puts the retry in a later second, so that the
 			// two attempts cannot share a timestamp.
@@ -44,14 +45,14 @@ func TestSignaturesVerifyWithReferenceLibrary(t *testing.T) {
 		}
 		w.WriteHeader(http.StatusOK)
 	})
-	addr := startBridge(t, rc.srv.URL, func(c *webhook.Config, _ *lmtp.Config) {
+	addr := startBridge(t, rc.URL, func(c *webhook.Config, _ *lmtp.Config) {
 		c.Secret = key
 		c.Retry.MaxAttempts = 2
 	})
 	if r := lhlo(t, addr).Send("alice@example.org", []string{"bob@example.com"}, simpleMessage); r[0] != "250 2.0.0 <bob@example.com> delivered" {
 		t.Fatalf("reply %q", r[0])
 	}
-	reqs := rc.requests()
+	reqs := rc.Requests()
 	if len(reqs) != 2 {
 		t.Fatalf("%d attempts, want 2", len(reqs))
 	}
@@ -114,16 +115,16 @@ func TestSignaturesVerifyWithReferenceLibrary(t *testing.T) {
 // TestCheckRequestsAreSigned verifies CHECK_URL requests with the
 // reference library too.
 func TestCheckRequestsAreSigned(t *testing.T) {
-	key, err := webhook.ParseSecret(testSecret)
+	key, err := wire.ParseSecret(testSecret)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cr := newCheckRecorder(t)
 	rc := newReceiver(t, nil)
-	addr := startBridge(t, rc.srv.URL, withChecker(t, cr.srv.URL, key))
+	addr := startBridge(t, rc.URL, withChecker(t, cr.URL, key))
 	lhlo(t, addr).Send("alice@example.org", []string{"bob@example.com"}, simpleMessage)
 	wh, _ := standardwebhooks.NewWebhook(testSecret)
-	reqs := cr.requests()
+	reqs := cr.Requests()
 	if len(reqs) != 2 {
 		t.Fatalf("%d check requests, want 2", len(reqs))
 	}
@@ -168,7 +169,7 @@ func TestParseSecret(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			key, err := webhook.ParseSecret(c.secret)
+			key, err := wire.ParseSecret(c.secret)
 			if c.problem != "" {
 				if err == nil || !strings.Contains(err.Error(), c.problem) {
 					t.Fatalf("error %v, want one saying %q", err, c.problem)

@@ -4,14 +4,14 @@ package main
 // document it receives, the answer it may send, and the secret's format.
 // Everything else in the receiver uses these names.
 
-import "github.com/lmtp-webhook/lmtp-webhook/webhook"
+import "github.com/lmtp-webhook/lmtp-webhook/webhook/wire"
 
 type (
 	// payload is the delivery document the bridge POSTs.
-	payload = webhook.Payload
+	payload = wire.Payload
 	// answer is the JSON object that chooses the recipient's LMTP reply.
-	answer = webhook.Answer
+	answer = wire.Answer
 )
 
 // parseSecret decodes WEBHOOK_SECRET exactly as the bridge does.
-var parseSecret = webhook.ParseSecret
+var parseSecret = wire.ParseSecret

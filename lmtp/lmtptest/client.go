@@ -1,6 +1,7 @@
 // Package lmtptest is a line-level LMTP client for tests: it writes the
 // commands a test gives and returns the exact reply lines, so tests
-// assert what an MTA would see on the wire.
+// assert what an MTA would see on the wire. It knows the LMTP dialogue
+// only, nothing of the server under test.
 package lmtptest
 
 import (

@@ -1,4 +1,4 @@
-package webhook
+package payload
 
 import (
 	"bytes"
@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lmtp-webhook/lmtp-webhook/webhook/wire"
 )
 
 // nested builds a message whose multiparts nest depth levels deep.
@@ -75,11 +77,11 @@ func TestTooComplexMessagesAreSentRaw(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			// Either shape takes enmime minutes; the guard takes
 			// milliseconds, so this test would time out without it.
-			m := Parse(data, time.Now(), ParseOptions{})
+			m := Parse(data, time.Now(), Options{})
 			if !bytes.Equal(m.Raw, data) {
 				t.Errorf("raw not included")
 			}
-			if len(m.Errors) == 0 || m.Errors[len(m.Errors)-1].Name != ErrorTooComplex || !m.Errors[len(m.Errors)-1].Severe {
+			if len(m.Errors) == 0 || m.Errors[len(m.Errors)-1].Name != wire.ErrorTooComplex || !m.Errors[len(m.Errors)-1].Severe {
 				t.Errorf("errors %+v", m.Errors)
 			}
 			if m.Subject == "" {
@@ -88,7 +90,7 @@ func TestTooComplexMessagesAreSentRaw(t *testing.T) {
 		})
 	}
 	// At the bounds, enmime still parses.
-	m := Parse(nested(maxMIMEDepth), time.Now(), ParseOptions{})
+	m := Parse(nested(maxMIMEDepth), time.Now(), Options{})
 	if m.Raw != nil || !strings.HasPrefix(m.Text, "hello") {
 		t.Errorf("depth %d: raw %v text %q errors %+v", maxMIMEDepth, m.Raw != nil, m.Text, m.Errors)
 	}

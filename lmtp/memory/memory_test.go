@@ -1,4 +1,4 @@
-package lmtp
+package memory
 
 import (
 	"testing"
@@ -21,10 +21,10 @@ func TestReleaseIsSpacedOut(t *testing.T) {
 
 	// The first release runs at once; those that follow within the
 	// interval share one more, run when the interval is over.
-	ReleaseMemory()
+	Release()
 	releaseLast = time.Now() // as if the rest came at once, however slow the machine
 	for range 9 {
-		ReleaseMemory()
+		Release()
 	}
 	if runs != 1 || len(scheduled) != 1 {
 		t.Fatalf("%d releases ran and %d were scheduled, want 1 and 1", runs, len(scheduled))
@@ -36,7 +36,7 @@ func TestReleaseIsSpacedOut(t *testing.T) {
 
 	// Once the interval has passed, a release runs at once again.
 	releaseLast = time.Now().Add(-2 * minReleaseInterval)
-	ReleaseMemory()
+	Release()
 	if runs != 3 || len(scheduled) != 1 {
 		t.Fatalf("%d releases ran and %d were scheduled, want 3 and 1", runs, len(scheduled))
 	}

@@ -1,4 +1,9 @@
-package lmtp
+// Package memory is the process's policy for handing a large message's
+// memory back to the operating system. Both sides of the seam use it:
+// lmtp once a message's read buffers are garbage, webhook/payload once the
+// parse's intermediate data is. It is its own package so that neither side
+// reaches into the other for it; it knows nothing about mail or HTTP.
+package memory
 
 import (
 	"runtime/debug"
@@ -6,9 +11,9 @@ import (
 	"time"
 )
 
-// LargeMessage is the message size from which releasing memory is worth
-// a collection.
-const LargeMessage = 4 << 20
+// Large is the message size from which releasing memory is worth a
+// collection.
+const Large = 4 << 20
 
 // minReleaseInterval spaces releases out: under a stream of large messages one
 // release serves several of them.
@@ -24,9 +29,9 @@ var (
 	afterFunc    = func(d time.Duration, f func()) { time.AfterFunc(d, f) }
 )
 
-// ReleaseMemory collects garbage and returns the freed memory to the
-// operating system; the Deliverer calls it too, once a large message's
-// intermediate data is garbage. Within minReleaseInterval of the previous
+// Release collects garbage and returns the freed memory to the operating
+// system; lmtp calls it once a large message has been read and answered,
+// webhook/payload once its parse is garbage. Within minReleaseInterval of the previous
 // release it instead arranges for one more release once the interval is
 // over, shared by every caller in between, and returns at once.
 //
@@ -37,7 +42,7 @@ var (
 // message size and stay there. Releasing at the points where a large
 // message's intermediate data has just become garbage keeps the peak near
 // what is actually live, and the process back to its idle size after.
-func ReleaseMemory() {
+func Release() {
 	releaseMu.Lock()
 	if releasePending {
 		releaseMu.Unlock()

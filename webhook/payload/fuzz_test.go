@@ -1,14 +1,13 @@
-package webhook
+package payload
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
-	"net/http"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/lmtp-webhook/lmtp-webhook/lmtp"
+	"github.com/lmtp-webhook/lmtp-webhook/webhook/wire"
 )
 
 var fuzzSeeds = []string{
@@ -31,22 +30,22 @@ func FuzzPayload(f *testing.F) {
 	}
 	f.Add(nested(20), true, true)
 	f.Fuzz(func(t *testing.T, data []byte, omit, raw bool) {
-		msg := &lmtp.Message{
-			Envelope:   lmtp.Envelope{From: "a@x", Recipients: []string{"r+tag@x", "\xffbad@x"}},
+		msg := &Input{
+			From: "a@x", Recipients: []string{"r+tag@x", "\xffbad@x"},
 			Data:       data,
 			ReceivedAt: time.Unix(1700000000, 0),
 		}
-		enc, err := encode(msg, ParseOptions{OmitAttachments: omit, IncludeRaw: raw})
+		enc, err := Encode(context.Background(), msg, Options{OmitAttachments: omit, IncludeRaw: raw})
 		if err != nil {
 			t.Fatalf("encode: %v", err)
 		}
 		for _, rcpt := range msg.Recipients {
-			id := deliveryID(enc.sum, rcpt)
-			body := append(enc.prefix(id, rcpt), enc.shared...)
+			id := enc.ID(rcpt)
+			body := append(enc.Prefix(id, rcpt), enc.Shared()...)
 			if !json.Valid(body) {
 				t.Fatalf("invalid JSON for %q", rcpt)
 			}
-			var p Payload
+			var p wire.Payload
 			if err := json.Unmarshal(body, &p); err != nil {
 				t.Fatalf("decode: %v", err)
 			}
@@ -54,7 +53,7 @@ func FuzzPayload(f *testing.F) {
 				t.Fatalf("id %q size %d", p.ID, p.Envelope.Size)
 			}
 			for _, e := range p.Errors {
-				if (e.Name == ErrorUnparseable || e.Name == ErrorTooComplex) && !bytes.Equal(p.Raw, data) {
+				if (e.Name == wire.ErrorUnparseable || e.Name == wire.ErrorTooComplex) && !bytes.Equal(p.Raw, data) {
 					t.Fatalf("%s without raw", e.Name)
 				}
 			}
@@ -69,43 +68,6 @@ func FuzzPayload(f *testing.F) {
 					t.Fatalf("attachment size %d, content %d", a.Size, len(a.Content))
 				}
 			}
-		}
-	})
-}
-
-// FuzzAnswer checks that no webhook answer can produce a reply that is
-// not a valid SMTP reply, nor put anything but one printable line on the
-// wire.
-func FuzzAnswer(f *testing.F) {
-	f.Add(200, "application/json", []byte(`{"code":550,"enhanced_code":"5.1.1","message":"no"}`), "")
-	f.Add(503, "text/plain", []byte("down\r\n250 ok"), "120")
-	f.Add(404, "", []byte(`{"message":"x"}`), "")
-	f.Add(302, "text/html", []byte("<a>"), "Wed, 21 Oct 2015 07:28:00 GMT")
-	f.Add(200, "application/json", []byte(`{"code":299,"enhanced_code":"2.999.999"}`), "")
-	f.Fuzz(func(t *testing.T, status int, ctype string, body []byte, after string) {
-		h := http.Header{}
-		h.Set("Content-Type", ctype)
-		h.Set("Retry-After", after)
-		o := mapResponse(status, h, body, time.Unix(1700000000, 0))
-		r := o.reply
-		if r == nil {
-			t.Fatal("no reply")
-		}
-		class := r.Code / 100
-		if r.Code < 200 || r.Code > 599 || class == 3 {
-			t.Fatalf("reply code %d", r.Code)
-		}
-		if r.EnhancedCode[0] != class {
-			t.Fatalf("enhanced code %v for %d", r.EnhancedCode, r.Code)
-		}
-		if len(r.Message) == 0 || len(r.Message) > maxReasonBytes || strings.ContainsFunc(r.Message, func(c rune) bool { return c < ' ' || c > '~' }) {
-			t.Fatalf("reason %q", r.Message)
-		}
-		if (o.retry || o.invalid != "") && class == 5 {
-			t.Fatalf("a fault gave a permanent reply %d", r.Code)
-		}
-		if o.after < 0 || o.after > 24*time.Hour {
-			t.Fatalf("retry after %v", o.after)
 		}
 	})
 }

@@ -1,4 +1,4 @@
-package webhook
+package payload
 
 import (
 	"bytes"
@@ -11,12 +11,13 @@ import (
 	"time"
 
 	"github.com/lmtp-webhook/lmtp-webhook/bench/largemsg"
+	"github.com/lmtp-webhook/lmtp-webhook/webhook/wire"
 )
 
 // referenceShared is the shared JSON as encoding/json writes it: the
 // envelope and the message encoded with SetEscapeHTML(false) and spliced
 // into one object. jsonWriter must produce the same bytes.
-func referenceShared(env *sharedEnvelope, m *Message) ([]byte, error) {
+func referenceShared(env *sharedEnvelope, m *wire.Message) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -34,7 +35,7 @@ func referenceShared(env *sharedEnvelope, m *Message) ([]byte, error) {
 	return b[1:], nil
 }
 
-func checkShared(t *testing.T, name string, env *sharedEnvelope, m *Message) {
+func checkShared(t *testing.T, name string, env *sharedEnvelope, m *wire.Message) {
 	t.Helper()
 	want, wantErr := referenceShared(env, m)
 	got, err := encodeShared(env, m)
@@ -59,8 +60,8 @@ func checkShared(t *testing.T, name string, env *sharedEnvelope, m *Message) {
 }
 
 func TestEncodeMatchesEncodingJSON(t *testing.T) {
-	files, _ := filepath.Glob("testdata/*.eml")
-	bench, _ := filepath.Glob("testdata/bench/*.eml")
+	files, _ := filepath.Glob("../testdata/*.eml")
+	bench, _ := filepath.Glob("../testdata/bench/*.eml")
 	files = append(files, bench...)
 	if len(files) == 0 {
 		t.Fatal("no messages under testdata")
@@ -82,7 +83,7 @@ func TestEncodeMatchesEncodingJSON(t *testing.T) {
 		RemoteAddr: "[2001:db8::1]:25",
 		Size:       12345,
 	}
-	options := []ParseOptions{{}, {OmitAttachments: true}, {IncludeRaw: true}}
+	options := []Options{{}, {OmitAttachments: true}, {IncludeRaw: true}}
 	for name, data := range inputs {
 		for _, opts := range options {
 			m := Parse(data, time.Date(2025, 6, 2, 10, 0, 1, 250e6, time.UTC), opts)
@@ -139,24 +140,24 @@ func TestEncodeEveryField(t *testing.T) {
 			t.Fatalf("no filler for %s", v.Type())
 		}
 	}
-	var m Message
+	var m wire.Message
 	fill(reflect.ValueOf(&m).Elem())
 	var env sharedEnvelope
 	fill(reflect.ValueOf(&env).Elem())
 	checkShared(t, "every field", &env, &m)
 
 	// Zero values: nil slices are null, empty byte slices are left out.
-	checkShared(t, "zero", &sharedEnvelope{}, &Message{})
-	checkShared(t, "empty", &sharedEnvelope{Recipients: []string{}}, &Message{
-		Headers: []Header{}, From: []Address{}, InReplyTo: []string{}, Raw: []byte{},
-		Attachments: []Attachment{{Content: []byte{}}}, Inlines: []Attachment{}, Errors: []ParseError{},
+	checkShared(t, "zero", &sharedEnvelope{}, &wire.Message{})
+	checkShared(t, "empty", &sharedEnvelope{Recipients: []string{}}, &wire.Message{
+		Headers: []wire.Header{}, From: []wire.Address{}, InReplyTo: []string{}, Raw: []byte{},
+		Attachments: []wire.Attachment{{Content: []byte{}}}, Inlines: []wire.Attachment{}, Errors: []wire.ParseError{},
 	})
 
 	// A time RFC 3339 cannot write fails the encoding, as it did with
 	// encoding/json.
 	bad := time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
-	checkShared(t, "bad date", &env, &Message{Date: &bad})
-	if _, err := encodeShared(&env, &Message{Date: &bad}); err == nil {
+	checkShared(t, "bad date", &env, &wire.Message{Date: &bad})
+	if _, err := encodeShared(&env, &wire.Message{Date: &bad}); err == nil {
 		t.Error("year 10000: no error")
 	}
 }

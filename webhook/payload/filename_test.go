@@ -1,4 +1,4 @@
-package webhook
+package payload
 
 import (
 	"testing"
@@ -18,7 +18,7 @@ func TestLegacyCharsetFilenames(t *testing.T) {
 	for _, c := range cases {
 		msg := "Subject: f\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n" +
 			"Content-Type: text/plain\r\nContent-Disposition: " + c.disposition + "\r\n\r\nx\r\n--b--\r\n"
-		m := Parse([]byte(msg), time.Now(), ParseOptions{})
+		m := Parse([]byte(msg), time.Now(), Options{})
 		got := ""
 		if len(m.Attachments) == 1 {
 			got = m.Attachments[0].Filename

@@ -1,10 +1,12 @@
-package webhook
+package payload
 
 import (
 	"encoding/base64"
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/lmtp-webhook/lmtp-webhook/webhook/wire"
 )
 
 // jsonWriter writes the shared part of a payload. The same code runs twice:
@@ -111,8 +113,8 @@ func (w *jsonWriter) time(t time.Time) {
 	w.buf = append(b, '"')
 }
 
-func (w *jsonWriter) addresses(l []Address) {
-	list(w, l, func(a *Address) {
+func (w *jsonWriter) addresses(l []wire.Address) {
+	list(w, l, func(a *wire.Address) {
 		w.raw(`{"name":`)
 		w.str(a.Name)
 		w.raw(`,"address":`)
@@ -121,8 +123,8 @@ func (w *jsonWriter) addresses(l []Address) {
 	})
 }
 
-func (w *jsonWriter) attachments(l []Attachment) {
-	list(w, l, func(a *Attachment) {
+func (w *jsonWriter) attachments(l []wire.Attachment) {
+	list(w, l, func(a *wire.Attachment) {
 		w.raw(`{"filename":`)
 		w.str(a.Filename)
 		w.raw(`,"content_type":`)
@@ -146,7 +148,7 @@ func (w *jsonWriter) attachments(l []Attachment) {
 // shared writes everything after a recipient's own fields: the rest of the
 // envelope, which it closes, then the message's fields and the payload's
 // closing brace.
-func (w *jsonWriter) shared(env *sharedEnvelope, m *Message) {
+func (w *jsonWriter) shared(env *sharedEnvelope, m *wire.Message) {
 	w.raw(`"from":`)
 	w.str(env.From)
 	w.raw(`,"recipients":`)
@@ -161,7 +163,7 @@ func (w *jsonWriter) shared(env *sharedEnvelope, m *Message) {
 	w.raw(`},"received_at":`)
 	w.time(m.ReceivedAt)
 	w.raw(`,"headers":`)
-	list(w, m.Headers, func(h *Header) {
+	list(w, m.Headers, func(h *wire.Header) {
 		w.raw(`{"name":`)
 		w.str(h.Name)
 		w.raw(`,"value":`)
@@ -203,7 +205,7 @@ func (w *jsonWriter) shared(env *sharedEnvelope, m *Message) {
 	w.raw(`,"inlines":`)
 	w.attachments(m.Inlines)
 	w.raw(`,"errors":`)
-	list(w, m.Errors, func(e *ParseError) {
+	list(w, m.Errors, func(e *wire.ParseError) {
 		w.raw(`{"name":`)
 		w.str(e.Name)
 		w.raw(`,"detail":`)
@@ -221,7 +223,7 @@ func (w *jsonWriter) shared(env *sharedEnvelope, m *Message) {
 
 // encodeShared returns the shared JSON of env and m in a buffer of exactly
 // its size.
-func encodeShared(env *sharedEnvelope, m *Message) ([]byte, error) {
+func encodeShared(env *sharedEnvelope, m *wire.Message) ([]byte, error) {
 	w := jsonWriter{count: true}
 	w.shared(env, m)
 	if w.err != nil {

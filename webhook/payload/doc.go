@@ -1,0 +1,14 @@
+// Package payload turns one received message into the JSON document that
+// every recipient's webhook request carries (a wire.Payload): the MIME
+// walk, the header scan, the bounds on hostile shapes, the decoding of
+// legacy file names, the analysis stages, one encoding of the shared
+// JSON, then per recipient only a small prefix and a stable delivery id.
+//
+// The data path through it reads top to bottom: Encode calls Parse
+// (parse.go, with headers.go, shape.go and filename.go), runs each Stage
+// (stage.go), and writes the JSON once (json.go); Encoded.ID and
+// Encoded.Prefix give each recipient its part.
+//
+// It knows nothing about sockets, LMTP replies, HTTP, signing, retries,
+// metrics or logs: those belong to package webhook, which calls it.
+package payload

@@ -1,0 +1,106 @@
+// Package wire holds the JSON documents that cross between lmtp-webhook
+// and a webhook: the delivery payload, the check request, the answer a
+// webhook may give, and the Standard Webhooks secret format. openapi.yaml
+// describes the same shapes.
+//
+// It is what a receiver written in Go imports, so it uses the standard
+// library only and must not know about LMTP, MIME parsing, HTTP clients,
+// metrics or logging.
+package wire
+
+import "time"
+
+// Payload is the JSON body of one delivery. Receivers written in Go can
+// decode a request into it; openapi.yaml describes the same shape.
+type Payload struct {
+	// ID is stable for the same message bytes and recipient, across
+	// retries and redeliveries: the receiver's idempotency key.
+	ID       string   `json:"id"`
+	Envelope Envelope `json:"envelope"`
+	Message
+}
+
+// Envelope is the SMTP envelope as one delivery sees it.
+type Envelope struct {
+	// To is this delivery's recipient.
+	To string `json:"to"`
+	// Tag is the +tag of To's local part, when it has one.
+	Tag string `json:"tag,omitempty"`
+	// From is MAIL FROM; empty for the null sender.
+	From string `json:"from"`
+	// Recipients are all the transaction's accepted recipients.
+	Recipients []string `json:"recipients"`
+	Helo       string   `json:"helo"`
+	RemoteAddr string   `json:"remote_addr"`
+	// Size is the message's size in bytes, as received.
+	Size int64 `json:"size"`
+}
+
+// Message is the parsed message: the part of every payload that does not
+// depend on the recipient.
+type Message struct {
+	ReceivedAt  time.Time    `json:"received_at"`
+	Headers     []Header     `json:"headers"`
+	MessageID   string       `json:"message_id"`
+	Subject     string       `json:"subject"`
+	Date        *time.Time   `json:"date"`
+	From        []Address    `json:"from"`
+	Sender      []Address    `json:"sender"`
+	ReplyTo     []Address    `json:"reply_to"`
+	To          []Address    `json:"to"`
+	Cc          []Address    `json:"cc"`
+	Bcc         []Address    `json:"bcc"`
+	InReplyTo   []string     `json:"in_reply_to"`
+	References  []string     `json:"references"`
+	Text        string       `json:"text"`
+	HTML        string       `json:"html"`
+	Attachments []Attachment `json:"attachments"`
+	Inlines     []Attachment `json:"inlines"`
+	Errors      []ParseError `json:"errors"`
+	// Raw is the message as received, when asked for or when it could
+	// not be parsed.
+	Raw []byte `json:"raw,omitempty"`
+}
+
+// Header is one header field, in message order, unfolded, with encoded
+// words decoded to UTF-8.
+type Header struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// Address is one mailbox of an address header.
+type Address struct {
+	Name    string `json:"name"`
+	Address string `json:"address"`
+}
+
+// Attachment is one attached or inline part, decoded from its transfer
+// encoding.
+type Attachment struct {
+	Filename    string `json:"filename"`
+	ContentType string `json:"content_type"`
+	Disposition string `json:"disposition"`
+	ContentID   string `json:"content_id"`
+	Size        int    `json:"size"`
+	SHA256      string `json:"sha256"`
+	// Content is absent when WEBHOOK_ATTACHMENTS=omit.
+	Content []byte `json:"content,omitempty"`
+}
+
+// ParseError is a MIME problem found while parsing. Severe means part of
+// the message could not be represented.
+type ParseError struct {
+	Name   string `json:"name"`
+	Detail string `json:"detail"`
+	Severe bool   `json:"severe"`
+}
+
+// Error names the bridge adds to those of enmime.
+const (
+	ErrorUnparseable     = "Unparseable Message"
+	ErrorMalformedDate   = "Malformed Date"
+	ErrorMalformedAddr   = "Malformed Address"
+	ErrorHeadersTooLarge = "Headers Truncated"
+	ErrorTooComplex      = "MIME Too Complex"
+)
