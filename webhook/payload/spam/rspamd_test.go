@@ -1,0 +1,221 @@
+package spam_test
+
+import (
+	"context"
+	"encoding/json"
+	"maps"
+	"net/netip"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lmtp-webhook/lmtp-webhook/webhook/payload/spam"
+	"github.com/lmtp-webhook/lmtp-webhook/webhook/payload/spam/spamtest"
+)
+
+// readFile is a testdata message.
+func readFile(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile("testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// envelope is a plausible original client and envelope for msg.
+func envelope(msg []byte) spam.Input {
+	return spam.Input{
+		Message:    msg,
+		ClientIP:   netip.MustParseAddr("192.0.2.25"),
+		Helo:       "mail.example.com",
+		Hostname:   "mail.example.com",
+		QueueID:    "4ABCDE12345",
+		From:       "alice@example.com",
+		Recipients: []string{"bob@example.org", "carol@example.org"},
+	}
+}
+
+func newClient(t testing.TB, cfg spam.Config) *spam.Client {
+	t.Helper()
+	c, err := spam.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestRspamd scans messages with a real rspamd: one start serves the
+// subtests, since a start costs seconds.
+func TestRspamd(t *testing.T) {
+	srv := spamtest.Start(t)
+	t.Logf("rspamd started in %s", srv.Startup.Round(time.Millisecond))
+	c := newClient(t, spam.Config{URL: srv.URL})
+	ctx := context.Background()
+
+	t.Run("gtube is rejected", func(t *testing.T) {
+		in := envelope(readFile(t, "gtube.eml"))
+		in.From = "mallory@example.net"
+		v, err := c.Check(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Action != "reject" || v.RequiredScore <= 0 || v.Score < v.RequiredScore || !slices.Contains(v.Symbols, "GTUBE") {
+			t.Fatalf("GTUBE verdict %+v, want action reject, score at or above required_score, symbol GTUBE", v)
+		}
+		if !spam.Reject(v, v.RequiredScore) {
+			t.Errorf("Reject(%v, %v) = false", v.Score, v.RequiredScore)
+		}
+	})
+
+	t.Run("plain message passes", func(t *testing.T) {
+		v, err := c.Check(ctx, envelope(readFile(t, "plain.eml")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Action != "no action" || v.Score >= 1 || v.RequiredScore != 15 {
+			t.Fatalf("plain verdict %+v, want action \"no action\", score below 1 of required 15", v)
+		}
+		if spam.Reject(v, 5) {
+			t.Errorf("Reject(%v, 5) = true", v.Score)
+		}
+		if !sort.StringsAreSorted(v.Symbols) {
+			t.Errorf("symbols not sorted: %q", v.Symbols)
+		}
+		// The envelope reached rspamd: its From equals the header's, its
+		// two Rcpt match the To header.
+		for _, sym := range []string{"FROM_EQ_ENVFROM", "RCPT_COUNT_TWO", "TO_MATCH_ENVRCPT_ALL"} {
+			if !slices.Contains(v.Symbols, sym) {
+				t.Errorf("symbols %q lack %s", v.Symbols, sym)
+			}
+		}
+		// And the client and queue id, as rspamd's log line shows them.
+		want := "qid: <4ABCDE12345>, ip: 192.0.2.25, from: <alice@example.com>"
+		if log := srv.Log(); !strings.Contains(log, want) {
+			t.Errorf("rspamd.log has no %q", want)
+		}
+	})
+
+	t.Run("json shape", func(t *testing.T) {
+		msg := []byte("Subject: x\r\n\r\nx\r\n")
+		v, err := c.Check(ctx, spam.Input{Message: msg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(b, &doc); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"score", "required_score", "action", "symbols"} {
+			if _, ok := doc[k]; !ok {
+				t.Errorf("%s has no %q", b, k)
+			}
+		}
+		if _, ok := doc["symbols"].([]any); !ok {
+			t.Errorf("symbols is not a list in %s", b)
+		}
+	})
+
+	t.Run("null sender and unusable header values", func(t *testing.T) {
+		in := envelope(readFile(t, "plain.eml"))
+		in.From = ""
+		in.QueueID = "4NULLSENDER1"
+		in.Helo = "evil\r\nRcpt: injected@example.net"
+		v, err := c.Check(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.Contains(v.Symbols, "FROM_EQ_ENVFROM") || !slices.Contains(v.Symbols, "RCPT_COUNT_TWO") {
+			t.Errorf("symbols %q: want no FROM_EQ_ENVFROM and RCPT_COUNT_TWO", v.Symbols)
+		}
+		if log := srv.Log(); !strings.Contains(log, "qid: <4NULLSENDER1>") || strings.Contains(log, "injected@example.net") {
+			t.Errorf("rspamd.log lacks the scan or shows the injected recipient")
+		}
+	})
+
+	t.Run("reverse lookup stays on loopback", func(t *testing.T) {
+		before := srv.DNSQueries()
+		in := envelope(readFile(t, "plain.eml"))
+		in.Hostname = "" // rspamd looks the client's name up itself
+		start := time.Now()
+		if _, err := c.Check(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+		if srv.DNSQueries() == before {
+			t.Errorf("rspamd sent no DNS query to the loopback responder")
+		}
+		t.Logf("scan with a refused reverse lookup: %s", time.Since(start).Round(time.Microsecond))
+	})
+
+	t.Run("controller wants its password", func(t *testing.T) {
+		in := envelope(readFile(t, "plain.eml"))
+		with := newClient(t, spam.Config{URL: srv.ControllerURL, Password: spamtest.Password})
+		if v, err := with.Check(ctx, in); err != nil || v.Action != "no action" {
+			t.Fatalf("controller with password: %+v, %v", v, err)
+		}
+		without := newClient(t, spam.Config{URL: srv.ControllerURL})
+		v, err := without.Check(ctx, in)
+		if err == nil || !strings.Contains(err.Error(), "401") {
+			t.Fatalf("controller without password: %+v, %v; want a 401 error", v, err)
+		}
+	})
+
+	t.Run("latency", func(t *testing.T) {
+		in := envelope(readFile(t, "plain.eml"))
+		const n = 50
+		d := make([]time.Duration, n)
+		for i := range d {
+			start := time.Now()
+			if _, err := c.Check(ctx, in); err != nil {
+				t.Fatal(err)
+			}
+			d[i] = time.Since(start)
+		}
+		slices.Sort(d)
+		t.Logf("%d scans of a %d-byte message: median %s, p90 %s, max %s",
+			n, len(in.Message), d[n/2].Round(time.Microsecond), d[n*9/10].Round(time.Microsecond), d[n-1].Round(time.Microsecond))
+	})
+
+	t.Run("metrics", func(t *testing.T) {
+		reg := prometheus.NewRegistry()
+		c := newClient(t, spam.Config{URL: srv.URL, Metrics: spam.NewMetrics(reg)})
+		for _, name := range []string{"gtube.eml", "plain.eml", "plain.eml"} {
+			if _, err := c.Check(ctx, envelope(readFile(t, name))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want := map[string]float64{
+			"lmtp_webhook_spam_checks_total":                     3,
+			"lmtp_webhook_spam_verdicts_total{action=no action}": 2,
+			"lmtp_webhook_spam_verdicts_total{action=reject}":    1,
+			"lmtp_webhook_spam_check_duration_seconds_count":     3,
+		}
+		if got := gather(t, reg); !maps.Equal(got, want) {
+			t.Errorf("metrics %v, want %v", got, want)
+		}
+	})
+
+	t.Run("stopped rspamd fails fast", func(t *testing.T) {
+		if err := srv.Stop(); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		v, err := c.Check(ctx, envelope(readFile(t, "plain.eml")))
+		if err == nil {
+			t.Fatalf("scan after stop: %+v, want an error", v)
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("error after %s, want within 1s", d)
+		}
+		t.Logf("stopped rspamd: %v after %s", err, time.Since(start).Round(time.Microsecond))
+	})
+}
