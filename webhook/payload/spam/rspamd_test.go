@@ -219,3 +219,18 @@ func TestRspamd(t *testing.T) {
 		t.Logf("stopped rspamd: %v after %s", err, time.Since(start).Round(time.Microsecond))
 	})
 }
+
+// BenchmarkCheck is one scan of a small message by a real rspamd on
+// loopback, through the package's own HTTP client.
+func BenchmarkCheck(b *testing.B) {
+	srv := spamtest.Start(b)
+	c := newClient(b, spam.Config{URL: srv.URL})
+	in := envelope(readFile(b, "plain.eml"))
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.Check(ctx, in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
