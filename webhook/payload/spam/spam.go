@@ -165,8 +165,8 @@ const (
 )
 
 // check does Check's work and says, on failure, which kind it was.
-func (c *Client) check(ctx context.Context, in Input) (*wire.Spam, string, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+func (c *Client) check(parent context.Context, in Input) (*wire.Spam, string, error) {
+	ctx, cancel := context.WithTimeout(parent, c.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(in.Message))
 	if err != nil {
@@ -175,12 +175,12 @@ func (c *Client) check(ctx context.Context, in Input) (*wire.Spam, string, error
 	c.setHeaders(req.Header, in)
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, transportReason(err), fmt.Errorf("spam: scan: %w", err)
+		return nil, transportReason(err), c.failed(parent, "scan", err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxAnswerBytes+1))
 	if err != nil {
-		return nil, transportReason(err), fmt.Errorf("spam: read answer: %w", err)
+		return nil, transportReason(err), c.failed(parent, "read answer", err)
 	}
 	if len(body) > MaxAnswerBytes {
 		return nil, failAnswer, fmt.Errorf("spam: answer longer than %d bytes", MaxAnswerBytes)
@@ -195,7 +195,17 @@ func (c *Client) check(ctx context.Context, in Input) (*wire.Spam, string, error
 	return v, "", nil
 }
 
-// transportReason classes a failure to get an answer.
+// failed wraps a failure to get an answer, saying so plainly when it is
+// the Client's own timeout that ran out rather than the caller's context.
+func (c *Client) failed(parent context.Context, doing string, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) && parent.Err() == nil {
+		return fmt.Errorf("spam: %s: no answer within %s: %w", doing, c.timeout, err)
+	}
+	return fmt.Errorf("spam: %s: %w", doing, err)
+}
+
+// transportReason classes a failure to get an answer; the caller's context
+// ending counts as a timeout.
 func transportReason(err error) string {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return failTimeout

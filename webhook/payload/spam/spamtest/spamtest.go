@@ -147,7 +147,7 @@ func start(tb testing.TB, bin string, dns *refuser) (*Server, error) {
 	}
 	if err := waitReady(srv.URL, exited, &waitErr); err != nil {
 		stop(cmd, exited)
-		return nil, fmt.Errorf("%w; rspamd.log ends:\n%s", err, tail(logPath))
+		return nil, fmt.Errorf("%w; its output:\n%s\nrspamd.log ends:\n%s", err, tail(out.Name()), tail(logPath))
 	}
 	srv.Startup = time.Since(begin)
 	tb.Cleanup(func() {
