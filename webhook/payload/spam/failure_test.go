@@ -69,6 +69,10 @@ func TestHangingScannerTimesOut(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "no answer within 300ms") {
 		t.Errorf("error %q does not say the scan's time ran out", err)
 	}
+	var e *spam.Error
+	if !errors.As(err, &e) || e.Reason != spam.ReasonTimeout {
+		t.Errorf("error %#v, want a *spam.Error with reason %q", err, spam.ReasonTimeout)
+	}
 	if elapsed < timeout || elapsed > timeout+time.Second {
 		t.Errorf("error after %s, want within [%s, %s]", elapsed, timeout, timeout+time.Second)
 	}
@@ -199,6 +203,10 @@ func TestBadAnswers(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %q does not contain %q", err, tc.want)
+			}
+			var e *spam.Error
+			if !errors.As(err, &e) || e.Reason != spam.ReasonAnswer {
+				t.Errorf("error %#v, want a *spam.Error with reason %q", err, spam.ReasonAnswer)
 			}
 			if n := gather(t, reg)["lmtp_webhook_spam_check_failures_total{reason=answer}"]; n != 1 {
 				t.Errorf("answer failures = %v, want 1", n)

@@ -3,6 +3,7 @@ package spam_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"net/netip"
@@ -251,6 +252,9 @@ func TestRspamd(t *testing.T) {
 		}
 		if d := time.Since(start); d > time.Second {
 			t.Errorf("error after %s, want within 1s", d)
+		}
+		if e := (*spam.Error)(nil); !errors.As(err, &e) || e.Reason != spam.ReasonUnreachable {
+			t.Errorf("error %#v, want a *spam.Error with reason %q", err, spam.ReasonUnreachable)
 		}
 		t.Logf("stopped rspamd: %v after %s", err, time.Since(start).Round(time.Microsecond))
 	})

@@ -148,20 +148,42 @@ type Input struct {
 }
 
 // Check scans in's message once and returns rspamd's verdict. It returns
-// within the Client's timeout, or sooner when ctx ends, with an error that
-// says what failed; it never returns both a verdict and an error.
+// within the Client's timeout, or sooner when ctx ends; on failure the
+// error is an *Error, and there is no verdict.
 func (c *Client) Check(ctx context.Context, in Input) (*wire.Spam, error) {
 	start := time.Now()
 	v, reason, err := c.check(ctx, in)
 	c.metrics.checked(v, reason, time.Since(start))
-	return v, err
+	if err != nil {
+		return nil, &Error{Reason: reason, Err: err}
+	}
+	return v, nil
 }
 
-// Reasons a scan failed, as the failures metric labels them.
+// Error is a scan that gave no verdict. Reason is a fixed word fit for the
+// payload's errors entry and a metric label; Err is the cause, with
+// addresses and details, for the log.
+type Error struct {
+	Reason string
+	Err    error
+}
+
+// Error is the cause's message, which starts "spam: ".
+func (e *Error) Error() string { return e.Err.Error() }
+
+// Unwrap gives the cause, for errors.Is (context.DeadlineExceeded).
+func (e *Error) Unwrap() error { return e.Err }
+
+// The reasons of an Error.
 const (
-	failTimeout     = "timeout"
-	failUnreachable = "unreachable"
-	failAnswer      = "answer"
+	// ReasonTimeout: no answer within the timeout, or the caller's
+	// context ended first.
+	ReasonTimeout = "timeout"
+	// ReasonUnreachable: no connection, or it broke.
+	ReasonUnreachable = "unreachable"
+	// ReasonAnswer: an answer that is not a verdict (an error status,
+	// not JSON, no score or action, too long).
+	ReasonAnswer = "answer"
 )
 
 // check does Check's work and says, on failure, which kind it was.
@@ -170,7 +192,7 @@ func (c *Client) check(parent context.Context, in Input) (*wire.Spam, string, er
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(in.Message))
 	if err != nil {
-		return nil, failUnreachable, fmt.Errorf("spam: build request: %w", err)
+		return nil, ReasonUnreachable, fmt.Errorf("spam: build request: %w", err)
 	}
 	c.setHeaders(req.Header, in)
 	resp, err := c.http.Do(req)
@@ -183,14 +205,14 @@ func (c *Client) check(parent context.Context, in Input) (*wire.Spam, string, er
 		return nil, transportReason(err), c.failed(parent, "read answer", err)
 	}
 	if len(body) > MaxAnswerBytes {
-		return nil, failAnswer, fmt.Errorf("spam: answer longer than %d bytes", MaxAnswerBytes)
+		return nil, ReasonAnswer, fmt.Errorf("spam: answer longer than %d bytes", MaxAnswerBytes)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, failAnswer, fmt.Errorf("spam: rspamd answered %q%s", resp.Status, errorText(body))
+		return nil, ReasonAnswer, fmt.Errorf("spam: rspamd answered %q%s", resp.Status, errorText(body))
 	}
 	v, err := decode(body)
 	if err != nil {
-		return nil, failAnswer, err
+		return nil, ReasonAnswer, err
 	}
 	return v, "", nil
 }
@@ -208,9 +230,9 @@ func (c *Client) failed(parent context.Context, doing string, err error) error {
 // ending counts as a timeout.
 func transportReason(err error) string {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return failTimeout
+		return ReasonTimeout
 	}
-	return failUnreachable
+	return ReasonUnreachable
 }
 
 // setHeaders adds rspamd's protocol headers for what in knows. A value an
