@@ -246,6 +246,13 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	}
 }
 
+func TestNilClientScansNothing(t *testing.T) {
+	var c *spam.Client
+	if v, err := c.Check(context.Background(), spam.Input{Message: []byte("\r\n")}); v != nil || err != nil {
+		t.Errorf("nil Client: %+v, %v; want nil, nil", v, err)
+	}
+}
+
 func TestReject(t *testing.T) {
 	cases := []struct {
 		name      string
