@@ -232,6 +232,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"no host", spam.Config{URL: "http:///checkv2"}, "no host"},
 		{"query", spam.Config{URL: "http://127.0.0.1:11333/?x=1"}, "no query or fragment"},
 		{"negative timeout", spam.Config{URL: "http://127.0.0.1:11333", Timeout: -time.Second}, "Timeout -1s is negative"},
+		{"negative size limit", spam.Config{URL: "http://127.0.0.1:11333", MaxMessageBytes: -1}, "MaxMessageBytes -1 is negative"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -243,6 +244,38 @@ func TestNewRejectsBadConfig(t *testing.T) {
 				t.Errorf("error %q shows the URL's password", err)
 			}
 		})
+	}
+}
+
+func TestMessageSizeLimit(t *testing.T) {
+	scans := make(chan int, 2)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		scans <- len(b)
+		io.WriteString(w, `{"score":0,"required_score":15,"action":"no action","symbols":{}}`)
+	}))
+	t.Cleanup(srv.Close)
+	const limit = 100
+	reg := prometheus.NewRegistry()
+	c := newClient(t, spam.Config{URL: srv.URL, MaxMessageBytes: limit, Metrics: spam.NewMetrics(reg)})
+	if _, err := c.Check(context.Background(), spam.Input{Message: make([]byte, limit)}); err != nil {
+		t.Fatalf("message at the limit: %v", err)
+	}
+	v, err := c.Check(context.Background(), spam.Input{Message: make([]byte, limit+1)})
+	var e *spam.Error
+	if v != nil || !errors.As(err, &e) || e.Reason != spam.ReasonTooLarge {
+		t.Fatalf("message one past the limit: %+v, %#v; want a *spam.Error with reason %q", v, err, spam.ReasonTooLarge)
+	}
+	close(scans)
+	var sent []int
+	for n := range scans {
+		sent = append(sent, n)
+	}
+	if !slices.Equal(sent, []int{limit}) {
+		t.Errorf("rspamd received messages of %v bytes, want only [%d]", sent, limit)
+	}
+	if n := gather(t, reg)["lmtp_webhook_spam_check_failures_total{reason=too_large}"]; n != 1 {
+		t.Errorf("too_large failures = %v, want 1", n)
 	}
 }
 

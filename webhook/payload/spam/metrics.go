@@ -26,7 +26,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lmtp_webhook_spam_check_failures_total",
-			Help: "Scans that gave no verdict (the payload's spam is null), by reason: timeout, unreachable or answer.",
+			Help: "Scans that gave no verdict (the payload's spam is null), by reason: timeout, unreachable, answer or too_large.",
 		}, []string{"reason"}),
 		verdicts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lmtp_webhook_spam_verdicts_total",

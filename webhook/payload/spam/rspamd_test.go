@@ -260,17 +260,41 @@ func TestRspamd(t *testing.T) {
 	})
 }
 
-// BenchmarkCheck is one scan of a small message by a real rspamd on
-// loopback, through the package's own HTTP client.
+// BenchmarkCheck is one scan by a real rspamd on loopback, through the
+// package's own HTTP client: the small plain message, and text messages
+// of larger sizes.
 func BenchmarkCheck(b *testing.B) {
 	srv := spamtest.Start(b)
 	c := newClient(b, spam.Config{URL: srv.URL})
-	in := envelope(readFile(b, "plain.eml"))
 	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := c.Check(ctx, in); err != nil {
-			b.Fatal(err)
+	plain := readFile(b, "plain.eml")
+	for _, size := range []int{len(plain), 64 << 10, 1 << 20} {
+		msg := plain
+		if size > len(msg) {
+			msg = textMessage(size)
 		}
+		in := envelope(msg)
+		b.Run(fmt.Sprintf("%dB", len(msg)), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(msg)))
+			for b.Loop() {
+				if _, err := c.Check(ctx, in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
+}
+
+// textMessage is a plain-text message of about size bytes: prose lines
+// under the plain message's headers.
+func textMessage(size int) []byte {
+	var sb strings.Builder
+	sb.WriteString("From: Alice <alice@example.com>\r\nTo: Bob <bob@example.org>, Carol <carol@example.org>\r\n" +
+		"Subject: The minutes\r\nMessage-ID: <minutes-1@example.com>\r\nDate: Tue, 01 Dec 2026 10:00:00 +0000\r\n" +
+		"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n")
+	for i := 0; sb.Len() < size; i++ {
+		fmt.Fprintf(&sb, "Item %d: the committee agreed to meet again next week and review the budget.\r\n", i)
+	}
+	return []byte(sb.String())
 }

@@ -59,6 +59,12 @@ type Config struct {
 	// UserAgent is the User-Agent of scan requests; empty means
 	// "lmtp-webhook".
 	UserAgent string
+	// MaxMessageBytes is the largest message sent for a scan; a larger
+	// one gets no verdict (an *Error with ReasonTooLarge) without asking
+	// rspamd. rspamd's time grows with the text it reads (about 0.8s for
+	// 1 MiB of prose), so this bounds what a scan can cost. Zero: no
+	// limit here (rspamd's own max_message, 50 MiB, still applies).
+	MaxMessageBytes int64
 	// HTTPClient makes the requests; nil means a client of this package's
 	// own that uses no proxy from the environment and follows no redirect.
 	HTTPClient *http.Client
@@ -70,6 +76,7 @@ type Config struct {
 type Client struct {
 	endpoint  string
 	timeout   time.Duration
+	maxBytes  int64
 	password  string
 	userAgent string
 	http      *http.Client
@@ -93,10 +100,13 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("spam: URL %s: a base URL has no query or fragment", u.Redacted())
 	case cfg.Timeout < 0:
 		return nil, fmt.Errorf("spam: Timeout %s is negative", cfg.Timeout)
+	case cfg.MaxMessageBytes < 0:
+		return nil, fmt.Errorf("spam: MaxMessageBytes %d is negative", cfg.MaxMessageBytes)
 	}
 	c := &Client{
 		endpoint:  u.JoinPath(checkPath).String(),
 		timeout:   cmp.Or(cfg.Timeout, DefaultTimeout),
+		maxBytes:  cfg.MaxMessageBytes,
 		password:  cfg.Password,
 		userAgent: cmp.Or(cfg.UserAgent, defaultUserAgent),
 		http:      cfg.HTTPClient,
@@ -188,10 +198,16 @@ const (
 	// ReasonAnswer: an answer that is not a verdict (an error status,
 	// not JSON, no score or action, too long).
 	ReasonAnswer = "answer"
+	// ReasonTooLarge: the message is over Config.MaxMessageBytes and was
+	// not sent.
+	ReasonTooLarge = "too_large"
 )
 
 // check does Check's work and says, on failure, which kind it was.
 func (c *Client) check(parent context.Context, in Input) (*wire.Spam, string, error) {
+	if c.maxBytes > 0 && int64(len(in.Message)) > c.maxBytes {
+		return nil, ReasonTooLarge, fmt.Errorf("spam: message of %d bytes is over the %d-byte limit: not scanned", len(in.Message), c.maxBytes)
+	}
 	ctx, cancel := context.WithTimeout(parent, c.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(in.Message))
