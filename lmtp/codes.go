@@ -33,6 +33,7 @@ const (
 	SeNet4BadConn2             Se = 4<<8 | 2 // X.4.2 bad connection
 	SeProto5BadCmdOrSeq1       Se = 5<<8 | 1 // X.5.1 invalid command
 	SeSec7Other0               Se = 7<<8 | 0 // X.7.0 other or undefined security status
+	SeSec7DeliveryNotAuth1     Se = 7<<8 | 1 // X.7.1 delivery not authorized, message refused
 )
 
 // Enhanced returns the whole enhanced code of se under reply code code.

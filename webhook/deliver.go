@@ -43,6 +43,10 @@ func (c *Client) Deliver(ctx context.Context, msg *lmtp.Message, report func(int
 		ev.Bool("raw", enc.Raw).Str("message_id", enc.MessageID).Msg("message has MIME problems")
 	}
 	c.cfg.Metrics.parsed(time.Since(start))
+	if d := enc.Decision; d.Action != payload.Deliver {
+		decide(ctx, msg, d, c.cfg.Metrics, report)
+		return
+	}
 
 	// The budget counts from the end of DATA, not from now.
 	policy := c.cfg.Retry.From(msg.ReceivedAt)
@@ -61,6 +65,23 @@ func (c *Client) Deliver(ctx context.Context, msg *lmtp.Message, report func(int
 		report(0, c.deliverOne(ctx, policy, enc, msg.Recipients[0]))
 	}
 	wg.Wait()
+}
+
+// decide answers every recipient with a stage's refusal or deferral; no
+// webhook is called.
+func decide(ctx context.Context, msg *lmtp.Message, d payload.Decision, m *Metrics, report func(int, *smtp.SMTPError)) {
+	r := lmtp.Reply(lmtp.C451LocalErr, lmtp.SeSys3Other0, d.Reason)
+	ev := zerolog.Ctx(ctx).Error()
+	if d.Action == payload.Refuse {
+		r = lmtp.Reply(lmtp.C550MailboxUnavail, lmtp.SeSec7DeliveryNotAuth1, d.Reason)
+		ev = zerolog.Ctx(ctx).Warn()
+	}
+	ev.Str("stage", d.Stage).Int("code", r.Code).Str("enhanced_code", enhanced(r.EnhancedCode)).
+		Str("reason", r.Message).Int("recipients", len(msg.Recipients)).Msg("message not posted")
+	m.decided(d)
+	for i := range msg.Recipients {
+		report(i, r)
+	}
 }
 
 // deliverOne posts one recipient's payload, retrying transient failures

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lmtp-webhook/lmtp-webhook/webhook/payload"
 )
 
 // Metrics are the delivery-side Prometheus metrics. A nil *Metrics is
@@ -16,6 +18,7 @@ type Metrics struct {
 	parseDuration   prometheus.Histogram
 	retries         prometheus.Counter
 	inFlight        prometheus.Gauge
+	decisions       *prometheus.CounterVec
 }
 
 // NewMetrics registers the delivery metrics with reg.
@@ -47,9 +50,24 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "lmtp_webhook_deliveries_in_flight",
 			Help: "Recipients whose delivery is under way.",
 		}),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lmtp_webhook_messages_not_posted_total",
+			Help: "Messages refused or deferred by an analysis stage (spam, DMARC, storage) before any webhook was called, by stage and action.",
+		}, []string{"stage", "action"}),
 	}
-	reg.MustRegister(m.deliveries, m.attempts, m.requestDuration, m.parseDuration, m.retries, m.inFlight)
+	reg.MustRegister(m.deliveries, m.attempts, m.requestDuration, m.parseDuration, m.retries, m.inFlight, m.decisions)
 	return m
+}
+
+func (m *Metrics) decided(d payload.Decision) {
+	if m == nil {
+		return
+	}
+	action := "defer"
+	if d.Action == payload.Refuse {
+		action = "refuse"
+	}
+	m.decisions.WithLabelValues(d.Stage, action).Inc()
 }
 
 func (m *Metrics) delivered(code, attempts int) {

@@ -49,16 +49,27 @@ type Encoded struct {
 	Errors    []wire.ParseError
 	// Raw reports whether the payload carries the message as received.
 	Raw bool
+	// Decision is the strongest of the stages' decisions: when it is not
+	// Deliver, no webhook is called.
+	Decision Decision
 }
 
-// Encode parses in once, runs opts.Stages on the result, and encodes
+// Encode parses in once, runs opts.Stages around the parse (see Stage),
+// and encodes
 // everything but the per-recipient fields, in a buffer of exactly the
 // right size. Parsing never fails (see Parse); the error is an encoding
 // failure, which plain values should never cause.
 func Encode(ctx context.Context, in *Input, opts Options) (*Encoded, error) {
+	finishes := make([]Finish, len(opts.Stages))
+	for i, s := range opts.Stages {
+		finishes[i] = s.Start(ctx, in)
+	}
 	m := parseSafely(in.Data, in.ReceivedAt.Truncate(time.Millisecond), opts)
-	for _, s := range opts.Stages {
-		s.Analyze(ctx, in, m)
+	var decision Decision
+	for _, finish := range finishes {
+		if d := finish(ctx, m); d.stronger(decision) {
+			decision = d
+		}
 	}
 	env := sharedEnvelope{
 		From:       in.From,
@@ -85,6 +96,7 @@ func Encode(ctx context.Context, in *Input, opts Options) (*Encoded, error) {
 		MessageID: m.MessageID,
 		Errors:    m.Errors,
 		Raw:       m.Raw != nil,
+		Decision:  decision,
 	}, nil
 }
 
