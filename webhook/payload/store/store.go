@@ -137,7 +137,7 @@ func (s *Store) Put(ctx context.Context, key string, size int64, contentType str
 	})
 	if err != nil {
 		s.metrics.failed()
-		return Link{}, fmt.Errorf("store: put %s (%d attempts): %w", key, attempts, err)
+		return Link{}, fmt.Errorf("store: put %s (attempts: %d): %w", key, attempts, err)
 	}
 	link, err := s.presign(ctx, key)
 	if err != nil {
