@@ -15,7 +15,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,8 +28,9 @@ import (
 const (
 	requirePeersEnv = "LMTP_WEBHOOK_REQUIRE_PEERS"
 	weedEnv         = "LMTP_WEBHOOK_WEED"
-	// seaweedScript builds the binary; its version= line keys the cache.
-	seaweedScript = "../../../.ci/seaweedfs"
+	// seaweedVersionFile pins the version .ci/seaweedfs builds; it keys
+	// the binary's cache path.
+	seaweedVersionFile = "../../../examples/seaweedfs/VERSION"
 
 	testAccessKey = "lmtp-webhook-test"
 	testSecretKey = "s3cr3t-Never-In-Logs-0123456789"
@@ -61,18 +61,18 @@ func weedBinary(t testing.TB) string {
 	return p
 }
 
-// seaweedVersion reads the version the build script pins, so that the
-// version is written once.
+// seaweedVersion reads the pinned version, written once for the build
+// script, the compose image and this helper.
 func seaweedVersion() (string, error) {
-	b, err := os.ReadFile(seaweedScript)
+	b, err := os.ReadFile(seaweedVersionFile)
 	if err != nil {
 		return "", err
 	}
-	m := regexp.MustCompile(`(?m)^version=(\S+)$`).FindSubmatch(b)
-	if m == nil {
-		return "", fmt.Errorf("no version= line in %s", seaweedScript)
+	v := strings.TrimSpace(string(b))
+	if v == "" {
+		return "", fmt.Errorf("%s is empty", seaweedVersionFile)
 	}
-	return string(m[1]), nil
+	return v, nil
 }
 
 func missingPeer(t testing.TB, format string, args ...any) {
@@ -149,6 +149,8 @@ func (w *weed) start() error {
 		"-s3.config=" + filepath.Join(w.dir, "identities.json"),
 		"-master.telemetry=false", "-master.electionTimeout=1s",
 		"-master.volumeSizeLimitMB=256",
+		// As on AWS: a missing bucket is an error, not created on upload.
+		"-s3.autoCreateBucket=false",
 		"-s3.port.iceberg=0", "-s3.port.lance=0",
 		"-filer.localSocket=" + filepath.Join(w.dir, "filer.sock"),
 		"-s3.localSocket=" + filepath.Join(w.dir, "s3.sock"),
