@@ -38,14 +38,14 @@ umask 022
 
 # Every port is set, gRPC ones too; the Iceberg and Lance listeners, the
 # telemetry report and bucket creation on first upload are off.
-weed server -filer -s3 -dir="$data" -ip=127.0.0.1 -ip.bind=0.0.0.0 \
+weed -logtostderr server -filer -s3 -dir="$data" -ip=127.0.0.1 -ip.bind=0.0.0.0 \
   -master.port=$master_port -master.port.grpc=19333 \
   -volume.port=8080 -volume.port.grpc=18080 \
   -filer.port=8888 -filer.port.grpc=18888 \
   -s3.port="$s3_port" -s3.port.grpc=18333 \
   -s3.port.iceberg=0 -s3.port.lance=0 -s3.autoCreateBucket=false \
   -s3.config="$data/identities.json" \
-  -master.telemetry=false -master.electionTimeout=1s -logtostderr &
+  -master.telemetry=false -master.electionTimeout=1s &
 pid=$!
 trap 'kill -TERM "$pid" 2>/dev/null' TERM INT
 

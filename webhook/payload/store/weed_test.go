@@ -143,18 +143,21 @@ func freePorts(n int) ([]int, error) {
 
 // start runs the server and returns once it accepts S3 requests.
 func (w *weed) start() error {
-	args := []string{"server", "-filer", "-s3",
+	// -logtostderr is the program's flag, before the command: without it
+	// glog writes files into /tmp.
+	args := []string{"-logtostderr", "server", "-filer", "-s3",
 		"-dir=" + filepath.Join(w.dir, "data"),
 		"-ip=127.0.0.1", "-ip.bind=127.0.0.1",
 		"-s3.config=" + filepath.Join(w.dir, "identities.json"),
 		"-master.telemetry=false", "-master.electionTimeout=1s",
-		"-master.volumeSizeLimitMB=256",
+		// Each bucket is a collection with volumes of its own: room for
+		// many small ones.
+		"-master.volumeSizeLimitMB=64", "-volume.max=200",
 		// As on AWS: a missing bucket is an error, not created on upload.
 		"-s3.autoCreateBucket=false",
 		"-s3.port.iceberg=0", "-s3.port.lance=0",
 		"-filer.localSocket=" + filepath.Join(w.dir, "filer.sock"),
 		"-s3.localSocket=" + filepath.Join(w.dir, "s3.sock"),
-		"-logtostderr",
 	}
 	for _, name := range weedPortNames {
 		args = append(args, "-"+name+"="+strconv.Itoa(w.ports[name]))
