@@ -37,13 +37,15 @@ JSON
 umask 022
 
 # Every port is set, gRPC ones too; the Iceberg and Lance listeners, the
-# telemetry report and bucket creation on first upload are off.
+# telemetry report and bucket creation on first upload are off. Volumes
+# (files that grow to 1 GiB) are plenty: each bucket takes several.
 weed -logtostderr server -filer -s3 -dir="$data" -ip=127.0.0.1 -ip.bind=0.0.0.0 \
   -master.port=$master_port -master.port.grpc=19333 \
   -volume.port=8080 -volume.port.grpc=18080 \
   -filer.port=8888 -filer.port.grpc=18888 \
   -s3.port="$s3_port" -s3.port.grpc=18333 \
   -s3.port.iceberg=0 -s3.port.lance=0 -s3.autoCreateBucket=false \
+  -master.volumeSizeLimitMB=1024 -volume.max=100 \
   -s3.config="$data/identities.json" \
   -master.telemetry=false -master.electionTimeout=1s &
 pid=$!
@@ -77,4 +79,13 @@ for _ in $(seq 1 30); do
 done
 [ -f "$ready" ] || echo "seaweedfs: could not create bucket $bucket" >&2
 
+# A trapped signal ends the first wait early; the second waits for weed to
+# finish its shutdown (about 16 s).
+set +e
 wait "$pid"
+status=$?
+if kill -0 "$pid" 2>/dev/null; then
+  wait "$pid"
+  status=$?
+fi
+exit "$status"

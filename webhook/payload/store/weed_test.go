@@ -237,6 +237,10 @@ func (w *weed) stop() {
 	w.cmd.Process.Kill()
 	<-w.exited
 	w.cmd = nil
+	// weed puts a gRPC socket per service in /tmp whatever its flags say.
+	for _, svc := range []string{"master", "volume", "filer", "s3"} {
+		os.Remove(fmt.Sprintf("/tmp/seaweedfs-%s-grpc-%d.sock", svc, w.ports[svc+".port.grpc"]))
+	}
 }
 
 func (w *weed) endpoint() string {
