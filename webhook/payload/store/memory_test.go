@@ -22,9 +22,7 @@ const putMemoryLimit = 4 * mib
 // bytes allocated, the peak of the live heap above where it started, and
 // the process's peak RSS above its RSS before.
 func TestPutMemory(t *testing.T) {
-	w := sharedWeed(t)
-	w.makeBucket(t, "memory")
-	s, _ := newTestStore(t, w, "memory", time.Hour)
+	_, s, _ := sharedBucket(t, "memory", time.Hour)
 	data, sum := content(7, 20*mib)
 	ctx := context.Background()
 	// One small Put first, so that connections and the client's caches

@@ -53,6 +53,15 @@ func newTestStore(t *testing.T, w *weed, bucket string, expiry time.Duration) (*
 	return s, cfg.Metrics
 }
 
+// sharedBucket makes a bucket on the shared server and a Store for it.
+func sharedBucket(t *testing.T, bucket string, expiry time.Duration) (*weed, *Store, *Metrics) {
+	t.Helper()
+	w := sharedWeed(t)
+	w.makeBucket(t, bucket)
+	s, m := newTestStore(t, w, bucket, expiry)
+	return w, s, m
+}
+
 // download fetches a presigned link the way a receiver would, without
 // credentials, and returns the body's sum and the Content-Type.
 func download(t *testing.T, link string) ([32]byte, int64, string) {
@@ -81,10 +90,8 @@ func counts(m *Metrics) (uploads, bytes, reuses, failures float64) {
 }
 
 func TestPutLargePartOnceAndReuse(t *testing.T) {
-	w := sharedWeed(t)
-	w.makeBucket(t, "large-part")
 	const expiry = 24 * time.Hour
-	s, m := newTestStore(t, w, "large-part", expiry)
+	w, s, m := sharedBucket(t, "large-part", expiry)
 	data, sum := content(1, 20*mib)
 	ctx := context.Background()
 
@@ -137,9 +144,7 @@ func TestPutLargePartOnceAndReuse(t *testing.T) {
 }
 
 func TestPutReplacesObjectOfOtherSize(t *testing.T) {
-	w := sharedWeed(t)
-	w.makeBucket(t, "other-size")
-	s, m := newTestStore(t, w, "other-size", time.Hour)
+	w, s, m := sharedBucket(t, "other-size", time.Hour)
 	data, sum := content(2, 3*mib)
 	key := PartKey(sum)
 	// An object under the key that cannot be this content: a partial
@@ -179,9 +184,7 @@ func (f *failingReader) Read(p []byte) (int, error) {
 }
 
 func TestPutBrokenSourceStoresNothing(t *testing.T) {
-	w := sharedWeed(t)
-	w.makeBucket(t, "broken-source")
-	s, m := newTestStore(t, w, "broken-source", time.Hour)
+	w, s, m := sharedBucket(t, "broken-source", time.Hour)
 	data, sum := content(3, 4*mib)
 	key := PartKey(sum)
 	// Not seekable, so after the first failure there is nothing to retry
@@ -233,9 +236,7 @@ func TestPutWrongSecretFailsAtOnce(t *testing.T) {
 }
 
 func TestCheck(t *testing.T) {
-	w := sharedWeed(t)
-	w.makeBucket(t, "checked")
-	s, _ := newTestStore(t, w, "checked", time.Hour)
+	w, s, _ := sharedBucket(t, "checked", time.Hour)
 	if err := s.Check(context.Background()); err != nil {
 		t.Errorf("Check of an existing bucket: %v", err)
 	}
