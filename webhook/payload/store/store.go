@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -139,7 +140,7 @@ func (s *Store) Put(ctx context.Context, key string, size int64, contentType str
 		s.metrics.failed()
 		return Link{}, fmt.Errorf("store: put %s (attempts: %d): %w", key, attempts, err)
 	}
-	link, err := s.presign(ctx, key)
+	link, err := s.presign(ctx, key, contentType)
 	if err != nil {
 		s.metrics.failed()
 		return Link{}, err
@@ -181,13 +182,19 @@ func (s *Store) ensure(ctx context.Context, key string, size int64, contentType 
 }
 
 // presign makes the GET link. With the region known (always for custom
-// endpoints) it is computed locally, without a request.
-func (s *Store) presign(ctx context.Context, key string) (Link, error) {
+// endpoints) it is computed locally, without a request. The link sets the
+// download's Content-Type itself: a reused object may have been stored by
+// a part with the same bytes and another type.
+func (s *Store) presign(ctx context.Context, key, contentType string) (Link, error) {
 	// The link's lifetime counts from its X-Amz-Date, taken inside the
 	// call and rounded down to the second: a moment taken before the
 	// call, rounded the same way, never makes ExpiresAt late.
 	signed := s.now().UTC().Truncate(time.Second)
-	u, err := s.client.PresignedGetObject(ctx, s.bucket, key, s.expiry, nil)
+	var params url.Values
+	if contentType != "" {
+		params = url.Values{"response-content-type": {contentType}}
+	}
+	u, err := s.client.PresignedGetObject(ctx, s.bucket, key, s.expiry, params)
 	if err != nil {
 		return Link{}, fmt.Errorf("store: presign %s: %w", key, err)
 	}
