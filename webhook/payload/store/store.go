@@ -120,8 +120,8 @@ func (s *Store) Check(ctx context.Context) error {
 // key and size is already there (keys are content-addressed, so that
 // object holds the same bytes), and returns a presigned GET link to it.
 //
-// The bytes stream from r to the store in one PUT; Put holds no copy of
-// them. Transient failures are retried a few times; a retry after r was
+// The bytes stream from r, which must give exactly size bytes, to the
+// store in one PUT; Put holds no copy of them. Transient failures are retried a few times; a retry after r was
 // partly read needs r to be an io.Seeker (a bytes.Reader is), otherwise
 // the first failure is final. The error, when there is one, wraps the
 // last cause and names the key, never a credential.
