@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"sync"
@@ -115,5 +116,55 @@ func TestPutRetriesFromTheFirstByte(t *testing.T) {
 	}
 	if n := proxy.conns.Load(); n < 2 {
 		t.Errorf("%d connections: the first upload was not cut and retried", n)
+	}
+}
+
+// TestPutHungStoreEndsWithContext: a store that takes the connection and
+// never answers holds Put only as long as the caller's context allows.
+func TestPutHungStoreEndsWithContext(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held sync.WaitGroup
+	stop := make(chan struct{})
+	held.Go(func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			held.Go(func() {
+				<-stop
+				c.Close()
+			})
+		}
+	})
+	t.Cleanup(func() {
+		l.Close()
+		close(stop)
+		held.Wait()
+	})
+	t.Setenv(envAccessKeyID, testAccessKey)
+	t.Setenv(envSecretAccessKey, testSecretKey)
+	cfg, err := Parse("s3://hung?endpoint=http://" + l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(cfg, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, sum := content(10, 64<<10)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err = s.Put(ctx, PartKey(sum), int64(len(data)), "", bytes.NewReader(data))
+	took := time.Since(start)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Put to a store that never answers: %v, want the context's deadline", err)
+	}
+	if took > 3*time.Second {
+		t.Errorf("Put returned %s after its 1s deadline", took)
 	}
 }

@@ -121,7 +121,9 @@ func (s *Store) Check(ctx context.Context) error {
 // object holds the same bytes), and returns a presigned GET link to it.
 //
 // The bytes stream from r, which must give exactly size bytes, to the
-// store in one PUT; Put holds no copy of them. Transient failures are retried a few times; a retry after r was
+// store in one PUT; Put holds no copy of them. ctx bounds the whole Put,
+// retries included: a store that takes connections and never answers
+// holds Put until ctx ends, so pass the delivery's deadline. Transient failures are retried a few times; a retry after r was
 // partly read needs r to be an io.Seeker (a bytes.Reader is), otherwise
 // the first failure is final. The error, when there is one, wraps the
 // last cause and names the key, never a credential.
