@@ -9,7 +9,7 @@ var wroteWords = []string{
 	"schrieb", "geschrieben", // German
 	"a écrit", "a ecrit", // French
 	"escribió", "escribio", // Spanish
-	"escreveu", // Portuguese
+	"escreveu",                           // Portuguese
 	"schreef", "het volgende geschreven", // Dutch
 	"ha scritto", "scrisse", // Italian
 	"skrev", "skrev følgende", // Scandinavian

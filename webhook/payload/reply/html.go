@@ -22,7 +22,7 @@ func htmlText(src string) (string, bool) {
 	skip := atom.Atom(0) // the element being left out, while depth > 0
 	depth := 0
 	hidden := 0 // inside script, style, head or title
-	para := -1   // b.Len() where the open paragraph's text starts
+	para := -1  // b.Len() where the open paragraph's text starts
 	tight := false
 	for {
 		tt := z.Next()
