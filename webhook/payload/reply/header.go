@@ -13,7 +13,7 @@ var wroteWords = []string{
 	"schreef", "het volgende geschreven", // Dutch
 	"ha scritto", "scrisse", // Italian
 	"skrev", "skrev følgende", // Scandinavian
-	"kirjoitti", "napisał", "napisal", "napisał(a)", "napisała", // Finnish, Polish
+	"írta", "kirjoitti", "napisał", "napisal", "napisał(a)", "napisała", // Finnish, Polish
 	"написал", "написала", "написал(а)", // Russian
 	"写道", "寫道", // Chinese
 	"のメール", "が書きました", // Japanese
@@ -62,7 +62,8 @@ var originals = []string{
 // attribution reports whether lines[i] ends an attribution line, and how
 // many of the lines before it belong to it (a client wrapped it).
 func attribution(lines []string, i int) (int, bool) {
-	t := strings.TrimSpace(lines[i])
+	// Zoho writes "---- On <date> <address> wrote ----".
+	t := strings.Trim(lines[i], " \t-")
 	body, colon := strings.CutSuffix(t, ":")
 	if !colon {
 		body, colon = strings.CutSuffix(t, "：")
@@ -155,10 +156,38 @@ func separator(lines []string, i int) bool {
 		return false
 	}
 	key, ok := headerKey(t)
-	if !ok {
+	if !ok || forwarded(lines, i) {
 		return false
 	}
 	return headerBlock(lines, i, fromKeys[key])
+}
+
+// forwards are the lines, lower-cased, that introduce a forwarded
+// message: its header block and text are content the sender means to
+// pass on, not history, so they stay in the reply's text.
+var forwards = []string{
+	"forwarded message", "begin forwarded message", "weitergeleitete nachricht",
+	"message transféré", "mensaje reenviado", "mensaje original reenviado",
+	"mensagem encaminhada", "doorgestuurd bericht", "messaggio inoltrato",
+}
+
+// forwarded reports whether the non-blank line before lines[i] introduces
+// a forwarded message.
+func forwarded(lines []string, i int) bool {
+	for n := 1; n <= 2 && i-n >= 0; n++ {
+		t := strings.TrimSpace(lines[i-n])
+		if t == "" {
+			continue
+		}
+		low := strings.ToLower(strings.Trim(t, "-: "))
+		for _, f := range forwards {
+			if low == f {
+				return true
+			}
+		}
+		return false
+	}
+	return false
 }
 
 // headerBlock reports whether a header block starts at lines[i]: three or

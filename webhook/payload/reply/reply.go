@@ -55,9 +55,9 @@ func cutQuotes(lines []string) ([]string, bool) {
 	dropped := false // lines were dropped since the last kept text
 	for i := 0; i < len(lines); i++ {
 		l := lines[i]
-		blank := strings.TrimSpace(l) == ""
+		blank := isBlank(l)
 		// ">:" ends an attribution that Gmail wrapped inside its address.
-		if isQuoted(l) && strings.TrimSpace(l) != ">:" {
+		if isQuoted(l) && !(strings.HasSuffix(l, ">:") && strings.TrimSpace(l) == ">:") {
 			quoted, inQuote, dropped = true, true, true
 			continue
 		}
@@ -143,9 +143,26 @@ func dropTail(keep []string, n int) []string {
 	return keep[:len(keep)-n]
 }
 
+// isBlank reports a line of white space only.
+func isBlank(l string) bool {
+	for i := 0; i < len(l); i++ {
+		switch l[i] {
+		case ' ', '\t', '\r':
+		default:
+			return strings.TrimSpace(l) == ""
+		}
+	}
+	return true
+}
+
 // isQuoted reports a ">" quoted line.
 func isQuoted(l string) bool {
-	return strings.HasPrefix(strings.TrimLeft(l, " \t"), ">")
+	for i := 0; i < len(l); i++ {
+		if l[i] != ' ' && l[i] != '\t' {
+			return l[i] == '>'
+		}
+	}
+	return false
 }
 
 // quotedFollows reports whether the next non-blank line from i, within
@@ -177,7 +194,7 @@ func cutSignature(keep []string) (body, sig []string) {
 	start := -1
 	for i, l := range keep {
 		t := strings.TrimRight(l, " \t")
-		if (t == "--" || t == "—" || isUnderscores(t)) && i > 0 {
+		if isSigSeparator(t) && i > 0 {
 			start = i
 			break
 		}
@@ -198,10 +215,17 @@ func cutSignature(keep []string) (body, sig []string) {
 		return keep, nil
 	}
 	sig = keep[start:]
-	if t := strings.TrimRight(sig[0], " \t"); t == "--" || t == "—" || isUnderscores(t) {
+	if isSigSeparator(strings.TrimRight(sig[0], " \t")) {
 		sig = sig[1:]
 	}
 	return keep[:start], sig
+}
+
+// isSigSeparator reports a line that starts a signature: "-- " (RFC 3676
+// section 4.3, also without its space), a rule of em dashes, or the rule
+// of underscores above a mailing list's footer.
+func isSigSeparator(t string) bool {
+	return t == "--" || (t != "" && strings.Trim(t, "—") == "") || isUnderscores(t)
 }
 
 // isUnderscores reports a line of ten or more underscores, the rule above
