@@ -158,7 +158,9 @@ func TestHeaders(t *testing.T) {
 				return c.List != nil && len(c.List.Unsubscribe) == 2 && c.List.Unsubscribe[1] == "https://example.com/u" && c.List.ID == ""
 			}},
 		{"List-Post NO", []Header{{"List-Id", "<a.example.com>"}, {"List-Post", "NO"}},
-			func(c wire.Classification) bool { return c.List.Post == "" && c.List.ID == "a.example.com" && c.List.Unsubscribe != nil && len(c.List.Unsubscribe) == 0 }},
+			func(c wire.Classification) bool {
+				return c.List.Post == "" && c.List.ID == "a.example.com" && c.List.Unsubscribe != nil && len(c.List.Unsubscribe) == 0
+			}},
 		{"MAILER-DAEMON without the returned message is no bounce", []Header{{"From", "MAILER-DAEMON@example.com"}},
 			func(c wire.Classification) bool { return c.Bounce == nil }},
 	}
