@@ -59,11 +59,11 @@ var originals = []string{
 	"opprinnelig melding", "oprindelig besked", "исходное сообщение", "原始邮件", "原始郵件", "元のメッセージ",
 }
 
-// attribution reports whether lines[i] ends an attribution line, and how
+// attribution reports whether line i ends an attribution line, and how
 // many of the lines before it belong to it (a client wrapped it).
-func attribution(lines []string, i int) (int, bool) {
+func attribution(lines lineSet, i int) (int, bool) {
 	// Zoho writes "---- On <date> <address> wrote ----".
-	t := strings.Trim(lines[i], " \t-")
+	t := strings.Trim(lines.at(i), " \t-")
 	body, colon := strings.CutSuffix(t, ":")
 	if !colon {
 		body, colon = strings.CutSuffix(t, "：")
@@ -82,7 +82,7 @@ func attribution(lines []string, i int) (int, bool) {
 	}
 	cand := low
 	for n := 1; n <= 2 && i-n >= 0; n++ {
-		p := strings.TrimSpace(lines[i-n])
+		p := strings.TrimSpace(lines.at(i - n))
 		if p == "" || isQuoted(p) {
 			break
 		}
@@ -94,7 +94,7 @@ func attribution(lines []string, i int) (int, bool) {
 	cand = low
 	for n := 0; n <= 1 && i-n >= 0; n++ {
 		if n == 1 {
-			p := strings.TrimSpace(lines[i-1])
+			p := strings.TrimSpace(lines.at(i - 1))
 			if p == "" || isQuoted(p) {
 				break
 			}
@@ -139,10 +139,10 @@ func hasDigit(s string) bool {
 	return strings.ContainsAny(s, "0123456789")
 }
 
-// separator reports whether lines[i] starts quoted history that has no ">"
+// separator reports whether line i starts quoted history that has no ">"
 // markers: an "-----Original Message-----" line or a header block.
-func separator(lines []string, i int) bool {
-	t := strings.TrimSpace(lines[i])
+func separator(lines lineSet, i int) bool {
+	t := strings.TrimSpace(lines.at(i))
 	if t == "" {
 		return false
 	}
@@ -171,11 +171,11 @@ var forwards = []string{
 	"mensagem encaminhada", "doorgestuurd bericht", "messaggio inoltrato",
 }
 
-// forwarded reports whether the non-blank line before lines[i] introduces
+// forwarded reports whether the non-blank line before line i introduces
 // a forwarded message.
-func forwarded(lines []string, i int) bool {
+func forwarded(lines lineSet, i int) bool {
 	for n := 1; n <= 2 && i-n >= 0; n++ {
-		t := strings.TrimSpace(lines[i-n])
+		t := strings.TrimSpace(lines.at(i - n))
 		if t == "" {
 			continue
 		}
@@ -190,13 +190,13 @@ func forwarded(lines []string, i int) bool {
 	return false
 }
 
-// headerBlock reports whether a header block starts at lines[i]: three or
+// headerBlock reports whether a header block starts at line i: three or
 // more header fields within lookAround lines, one of them naming the
 // sender. A wrapped field may leave a line without a key between them.
-func headerBlock(lines []string, i int, from bool) bool {
+func headerBlock(lines lineSet, i int, from bool) bool {
 	fields := 0
-	for end := min(len(lines), i+lookAround+1); i < end; i++ {
-		t := strings.TrimSpace(lines[i])
+	for end := min(lines.n(), i+lookAround+1); i < end; i++ {
+		t := strings.TrimSpace(lines.at(i))
 		if t == "" {
 			break
 		}

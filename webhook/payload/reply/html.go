@@ -34,8 +34,7 @@ func htmlText(src string) (string, bool) {
 				writeText(&b, z.Text())
 			}
 		case html.StartTagToken, html.SelfClosingTagToken:
-			name, hasAttr := z.TagName()
-			a := atom.Lookup(name)
+			a, hasAttr := tagAtom(z.Raw())
 			if depth > 0 {
 				if a == skip && tt == html.StartTagToken {
 					depth++
@@ -65,8 +64,7 @@ func htmlText(src string) (string, bool) {
 				para, tight = b.Len(), hasAttr && hasClass(z, "MsoNormal")
 			}
 		case html.EndTagToken:
-			name, _ := z.TagName()
-			a := atom.Lookup(name)
+			a, _ := tagAtom(z.Raw())
 			if depth > 0 {
 				if a == skip {
 					depth--
@@ -89,6 +87,32 @@ func htmlText(src string) (string, bool) {
 			}
 		}
 	}
+}
+
+// tagAtom returns the atom of a tag's name read from its raw text, and
+// whether it may have attributes worth reading (it has an "="). It saves
+// the copy that Tokenizer.TagName makes of every tag.
+func tagAtom(raw []byte) (atom.Atom, bool) {
+	var buf [16]byte
+	n := 0
+	for i := 1; i < len(raw); i++ {
+		c := raw[i]
+		switch {
+		case c == '/' && i == 1:
+			continue
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		case ('a' <= c && c <= 'z') || ('0' <= c && c <= '9'):
+		default:
+			return atom.Lookup(buf[:n]), bytes.IndexByte(raw[i:], '=') >= 0
+		}
+		if n == len(buf) {
+			return 0, false // no element we know has so long a name
+		}
+		buf[n] = c
+		n++
+	}
+	return atom.Lookup(buf[:n]), false
 }
 
 // A containerCut says what to do with an element that holds quoted mail.

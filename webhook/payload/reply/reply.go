@@ -31,11 +31,7 @@ func Parse(text, html string) wire.Reply {
 
 // parseText cuts quoted history and the signature from a plain-text body.
 func parseText(text string) wire.Reply {
-	lines := strings.Split(text, "\n")
-	for i, l := range lines {
-		lines[i] = strings.TrimSuffix(l, "\r")
-	}
-	keep, quoted := cutQuotes(lines)
+	keep, quoted := cutQuotes(splitLines(text))
 	keep, sig := cutSignature(keep)
 	if !quoted && sig == nil {
 		return wire.Reply{Text: text}
@@ -43,18 +39,46 @@ func parseText(text string) wire.Reply {
 	return wire.Reply{Text: join(keep), Signature: join(sig), Quoted: quoted}
 }
 
+// lineSet is a text's lines, kept as offsets so that splitting a large
+// body allocates one pointer-free slice.
+type lineSet struct {
+	text   string
+	starts []int // starts[i] is where line i starts; one more for the end
+}
+
+// splitLines splits text into lines.
+func splitLines(text string) lineSet {
+	starts := make([]int, 1, strings.Count(text, "\n")+2)
+	for i := 0; ; {
+		j := strings.IndexByte(text[i:], '\n')
+		if j < 0 {
+			return lineSet{text, append(starts, len(text)+1)}
+		}
+		i += j + 1
+		starts = append(starts, i)
+	}
+}
+
+// n returns the number of lines.
+func (ls lineSet) n() int { return len(ls.starts) - 1 }
+
+// at returns line i without its "\n" or "\r\n".
+func (ls lineSet) at(i int) string {
+	return strings.TrimSuffix(ls.text[ls.starts[i]:ls.starts[i+1]-1], "\r")
+}
+
 // cutQuotes returns the lines of the new text and whether anything quoted
 // was dropped. Quoted ">" lines and the attribution line before them are
 // dropped wherever they are, so that the answers of an inline or bottom
 // reply stay; a separator without ">" lines after it (Outlook, Gmail's
 // top-posting) cuts everything from there on.
-func cutQuotes(lines []string) ([]string, bool) {
-	keep := make([]string, 0, len(lines))
+func cutQuotes(lines lineSet) ([]string, bool) {
+	keep := make([]string, 0, min(lines.n(), 32))
 	quoted := false
 	inQuote := false // the line before was quoted
 	dropped := false // lines were dropped since the last kept text
-	for i := 0; i < len(lines); i++ {
-		l := lines[i]
+	for i := 0; i < lines.n(); i++ {
+		l := lines.at(i)
 		blank := isBlank(l)
 		// ">:" ends an attribution that Gmail wrapped inside its address.
 		if isQuoted(l) && !(strings.HasSuffix(l, ">:") && strings.TrimSpace(l) == ">:") {
@@ -98,9 +122,9 @@ func cutQuotes(lines []string) ([]string, bool) {
 // wrapped returns how many lines from i are the wrapped rest of a quoted
 // line: a run of non-blank unquoted lines, at most lookAround long, that
 // a quoted line ends. It returns 0 for the answer under a quote.
-func wrapped(lines []string, i int) int {
-	for n := 0; n < lookAround && i+n < len(lines); n++ {
-		l := lines[i+n]
+func wrapped(lines lineSet, i int) int {
+	for n := 0; n < lookAround && i+n < lines.n(); n++ {
+		l := lines.at(i + n)
 		if isQuoted(l) {
 			return n
 		}
@@ -125,9 +149,9 @@ func dropRule(keep []string) []string {
 }
 
 // blankFrom reports whether lines from i on are all blank.
-func blankFrom(lines []string, i int) bool {
-	for ; i < len(lines); i++ {
-		if strings.TrimSpace(lines[i]) != "" {
+func blankFrom(lines lineSet, i int) bool {
+	for ; i < lines.n(); i++ {
+		if strings.TrimSpace(lines.at(i)) != "" {
 			return false
 		}
 	}
@@ -167,12 +191,12 @@ func isQuoted(l string) bool {
 
 // quotedFollows reports whether the next non-blank line from i, within
 // lookAround lines, is quoted.
-func quotedFollows(lines []string, i int) bool {
-	for end := min(len(lines), i+lookAround); i < end; i++ {
-		if strings.TrimSpace(lines[i]) == "" {
+func quotedFollows(lines lineSet, i int) bool {
+	for end := min(lines.n(), i+lookAround); i < end; i++ {
+		if strings.TrimSpace(lines.at(i)) == "" {
 			continue
 		}
-		return isQuoted(lines[i])
+		return isQuoted(lines.at(i))
 	}
 	return false
 }
