@@ -212,7 +212,7 @@ func headerBlock(lines lineSet, i int, from bool) bool {
 // one of headerKeys. Bold markers ("*From:*") are ignored.
 func headerKey(t string) (string, bool) {
 	t = strings.TrimLeft(t, "*")
-	end := strings.IndexAny(t, ":：")
+	end := strings.IndexAny(t[:min(len(t), 40)], ":：")
 	if end <= 0 || end > 24 {
 		return "", false
 	}

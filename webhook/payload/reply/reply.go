@@ -16,9 +16,12 @@ import (
 // current one, which keeps the scan linear.
 const lookAround = 6
 
-// Parse returns the new text of a reply. text is the text/plain body and
-// html the text/html body; html is used only when text is empty. When
-// nothing is recognised, Text equals text (or html converted to text).
+// Parse returns the new text of a reply. text is the message's own
+// text/plain body and html its text/html body; html is read only when text
+// is empty, so pass "" for a message without a text/plain part (enmime
+// fills Envelope.Text from the HTML then, which loses the quote
+// containers). When nothing is recognised, Text equals text (or the HTML
+// converted to text).
 func Parse(text, html string) wire.Reply {
 	quoted := false
 	if strings.TrimSpace(text) == "" && html != "" {
