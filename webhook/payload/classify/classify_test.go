@@ -81,6 +81,11 @@ func TestSamples(t *testing.T) {
 		"autoreplies/rfc3834-02": {autoReply: true},
 		"autoreplies/rfc3834-03": {autoReply: true},
 		"autoreplies/rfc3834-06": {autoReply: true, bulk: true},
+		// Debian's vacation 3.3.3, run here: its replies carry no
+		// Auto-Submitted, only what .vacation.msg holds (its manual's
+		// example has Precedence: bulk) and, with -z, the null sender.
+		"autoreplies/debian-vacation-3.3.3-manpage-msg": {bulk: true},
+		"autoreplies/debian-vacation-3.3.3-bare-msg":    {},
 		// Lists and plain mail.
 		"plain/plain":         {},
 		"plain/mailman-list":  {bulk: true, listID: "dev.lists.example.org"},
