@@ -1,12 +1,15 @@
 package reply
 
-import "strings"
+import (
+	"regexp"
+	"strings"
+)
 
 // wroteWords end an attribution line ("On <date>, <name> wrote:") in the
 // languages mail clients write it in, lower-cased.
 var wroteWords = []string{
 	"wrote", "writes", // English
-	"schrieb", "geschrieben", // German
+	"schrieb", "geschrieben", "geschreven", // German, Dutch
 	"a écrit", "a ecrit", // French
 	"escribió", "escribio", // Spanish
 	"escreveu",                           // Portuguese
@@ -14,7 +17,7 @@ var wroteWords = []string{
 	"ha scritto", "scrisse", // Italian
 	"skrev", "skrev følgende", // Scandinavian
 	"írta", "kirjoitti", "napisał", "napisal", "napisał(a)", "napisała", // Finnish, Polish
-	"написал", "написала", "написал(а)", // Russian
+	"написал", "написала", "написал(а)", "пишет", "пише", // Russian, Ukrainian
 	"写道", "寫道", // Chinese
 	"のメール", "が書きました", // Japanese
 }
@@ -64,6 +67,9 @@ var originals = []string{
 func attribution(lines lineSet, i int) (int, bool) {
 	// Zoho writes "---- On <date> <address> wrote ----".
 	t := strings.Trim(lines.at(i), " \t-")
+	if t != "" && '0' <= t[0] && t[0] <= '9' && gmailDated.MatchString(t) {
+		return 0, true
+	}
 	body, colon := strings.CutSuffix(t, ":")
 	if !colon {
 		body, colon = strings.CutSuffix(t, "：")
@@ -71,6 +77,9 @@ func attribution(lines lineSet, i int) (int, bool) {
 	low := strings.ToLower(strings.TrimRight(body, " \u00a0"))
 	wrote := endsWithWrote(low)
 	if !wrote && !(colon && strings.HasSuffix(low, ">")) {
+		if colon {
+			return wroteInside(lines, i, low)
+		}
 		return 0, false
 	}
 	// Without a colon only "On <date>, <name> <address> wrote" counts.
@@ -104,7 +113,49 @@ func attribution(lines lineSet, i int) (int, bool) {
 			return n, true
 		}
 	}
+	// "Name <address> wrote:" without a date.
+	return 0, wrote && strings.Contains(low, "@") && strings.Contains(low, "<")
+}
+
+// gmailDated matches the attributions Gmail wrote without a wrote word:
+// "2016-03-03 17:21 GMT+01:00 Name <address>:" and "2013/7/20 Name
+// <address>".
+var gmailDated = regexp.MustCompile(`^(?:[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{1,2}:[0-9]{2} GMT[+-][0-9]{2}:[0-9]{2}\b|[0-9]{4}/[0-9]{1,2}/[0-9]{1,2} .*<[^<>@\s]+@[^<>\s]+>:?$)`)
+
+// wroteInside reports an attribution whose wrote word is not at its end,
+// such as Gmail's German "Name <address> schrieb am Fr., 28. Apr. 2017 um
+// 11:53 Uhr:", maybe wrapped over up to three lines ending at line i (low
+// is line i lower-cased, without its colon). It wants an address in
+// brackets and a date.
+func wroteInside(lines lineSet, i int, low string) (int, bool) {
+	cand := low
+	for n := 0; n <= 2; n++ {
+		if n > 0 {
+			if i-n < 0 {
+				break
+			}
+			p := strings.TrimSpace(lines.at(i - n))
+			if p == "" || isQuoted(p) {
+				break
+			}
+			cand = strings.ToLower(p) + " " + cand
+		}
+		if hasDigit(cand) && strings.Contains(cand, "@") && strings.Contains(cand, "<") && hasWroteWord(cand) {
+			return n, true
+		}
+	}
 	return 0, false
+}
+
+// hasWroteWord reports whether low has one of wroteWords as a word
+// followed by more text.
+func hasWroteWord(low string) bool {
+	for _, w := range wroteWords {
+		if strings.Contains(low, " "+w+" ") {
+			return true
+		}
+	}
+	return false
 }
 
 // dated reports an attribution without a lead word that still looks like
@@ -146,6 +197,7 @@ func separator(lines lineSet, i int) bool {
 	if t == "" {
 		return false
 	}
+	t = strings.Trim(t, "*") // bold in a text made from HTML
 	if strings.HasPrefix(t, "---") {
 		low := strings.ToLower(strings.Trim(t, "- "))
 		for _, o := range originals {

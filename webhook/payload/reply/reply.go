@@ -36,10 +36,13 @@ func Parse(text, html string) wire.Reply {
 func parseText(text string) wire.Reply {
 	keep, quoted := cutQuotes(splitLines(text))
 	keep, sig := cutSignature(keep)
-	if !quoted && sig == nil {
+	out := join(keep)
+	// Nothing recognised, or everything would go: the body stays as it
+	// is, since eating a whole message is worse than keeping a quote.
+	if (!quoted && sig == nil) || (out == "" && strings.TrimSpace(text) != "") {
 		return wire.Reply{Text: text}
 	}
-	return wire.Reply{Text: join(keep), Signature: join(sig), Quoted: quoted}
+	return wire.Reply{Text: out, Signature: join(sig), Quoted: quoted}
 }
 
 // lineSet is a text's lines, kept as offsets so that splitting a large
@@ -100,7 +103,10 @@ func cutQuotes(lines lineSet) ([]string, bool) {
 		if n, ok := attribution(lines, i); ok {
 			keep = dropTail(keep, n)
 			quoted, dropped = true, true
-			if !quotedFollows(lines, i+1) {
+			// An attribution above unquoted text cuts the rest, unless
+			// nothing came before it: then the client (Gmail on Android)
+			// put the history below without ">" and the reply after it.
+			if !quotedFollows(lines, i+1) && !allBlank(keep) {
 				return keep, true
 			}
 			continue
@@ -149,6 +155,16 @@ func dropRule(keep []string) []string {
 		return keep[:k-1]
 	}
 	return keep
+}
+
+// allBlank reports whether every kept line is blank.
+func allBlank(keep []string) bool {
+	for _, l := range keep {
+		if !isBlank(l) {
+			return false
+		}
+	}
+	return true
 }
 
 // blankFrom reports whether lines from i on are all blank.

@@ -38,6 +38,23 @@ func readIndex(t testing.TB) []corpusEntry {
 	return out
 }
 
+// readMisses returns the messages of testdata/replies/MISSES.tsv, whose
+// reply text is known to differ from the expected one, with the reason.
+func readMisses(t testing.TB) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile("testdata/replies/MISSES.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, l := range strings.Split(string(b), "\n") {
+		if file, why, ok := strings.Cut(l, "\t"); ok && !strings.HasPrefix(l, "#") {
+			out[file] = why
+		}
+	}
+	return out
+}
+
 // parseFile parses a corpus file: .txt as the text body, .html as the
 // only body.
 func parseFile(t testing.TB, name string) (input string, got string) {
@@ -57,6 +74,7 @@ func parseFile(t testing.TB, name string) (input string, got string) {
 // matches / messages) per set, client and language.
 func TestCorpus(t *testing.T) {
 	entries := readIndex(t)
+	misses := readMisses(t)
 	listed := map[string]bool{}
 	type tally struct{ ok, n int }
 	tallies := map[string]*tally{}
@@ -77,8 +95,11 @@ func TestCorpus(t *testing.T) {
 			t.Fatal(err)
 		}
 		ok := strings.TrimRight(got, " \n") == strings.TrimRight(string(want), " \n")
-		if !ok {
+		switch why, known := misses[e.file]; {
+		case !ok && !known:
 			t.Errorf("%s: reply text\n got: %q\nwant: %q", e.file, got, want)
+		case ok && known:
+			t.Errorf("%s matches now: take it out of MISSES.tsv (%s)", e.file, why)
 		}
 		count("all", ok)
 		count("set "+e.set, ok)
@@ -123,6 +144,9 @@ func TestParse(t *testing.T) {
 		{name: "forwarded message stays", text: "FYI\n\n---------- Forwarded message ---------\nFrom: Ana <a@example.com>\nDate: Mon, Jan 6, 2025\nSubject: Plan\nTo: Bob <b@example.com>\n\nThe plan.\n",
 			want: "FYI\n\n---------- Forwarded message ---------\nFrom: Ana <a@example.com>\nDate: Mon, Jan 6, 2025\nSubject: Plan\nTo: Bob <b@example.com>\n\nThe plan.\n"},
 		{name: "one From: line is no header block", text: "Mail From: the server\nTo: you\n", want: "Mail From: the server\nTo: you\n"},
+		{name: "attribution at the top: history below without >, reply after it", text: "On 8 May 2017 17:34, \"Andy\" <a@example.com> wrote:\n\nIt should be this.\n", want: "It should be this.", quoted: true},
+		{name: "nothing but a quote is kept whole", text: "> Only a quote.\n", want: "> Only a quote.\n"},
+		{name: "German Gmail, wrote word inside", text: "Gut.\n\nMax <m@example.de> schrieb am Fr., 28.\nApr. 2017 um 11:53 Uhr:\n\n> Frage\n", want: "Gut.", quoted: true},
 		{name: "html ignored when there is text", text: "Plain.", html: "<div>HTML</div>", want: "Plain."},
 		{name: "html only without quote", html: "<p>Hi &amp; bye</p><script>x()</script>", want: "Hi & bye"},
 		{name: "html blockquote type=cite", html: "Yes<blockquote type=\"cite\"><div>old<div>older</div></div></blockquote><div>after</div>", want: "Yes\nafter", quoted: true},
