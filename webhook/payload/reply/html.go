@@ -11,14 +11,15 @@ import (
 // htmlText converts an HTML body to text, leaving out the quote containers
 // of Gmail (div.gmail_quote), Apple Mail and Thunderbird (blockquote
 // type=cite, div.moz-cite-prefix), Yahoo (div.yahoo_quoted) and Outlook on
-// the web (div#divRplyFwdMsg and everything after it). It reports whether
-// a container was cut. It uses the tokenizer, which is linear in the size
-// of the input, and not html.Parse, whose tree building is not.
-func htmlText(src string) (string, bool) {
+// the web (div#divRplyFwdMsg and everything after it) when cut is true.
+// It reports whether a container was cut. It uses the tokenizer, which is
+// linear in the size of the input, and not html.Parse, whose tree
+// building is not.
+func htmlText(src string, cut bool) (string, bool) {
 	z := html.NewTokenizer(strings.NewReader(src))
 	var b strings.Builder
 	b.Grow(len(src) / 2)
-	cut := false
+	cutOne := false
 	skip := atom.Atom(0) // the element being left out, while depth > 0
 	depth := 0
 	hidden := 0 // inside script, style, head or title
@@ -28,7 +29,7 @@ func htmlText(src string) (string, bool) {
 		tt := z.Next()
 		switch tt {
 		case html.ErrorToken:
-			return tidy(b.String()), cut
+			return tidy(b.String()), cutOne
 		case html.TextToken:
 			if depth == 0 && hidden == 0 {
 				writeText(&b, z.Text())
@@ -48,11 +49,11 @@ func htmlText(src string) (string, bool) {
 				}
 				continue
 			}
-			if hasAttr && (a == atom.Div || a == atom.Blockquote) {
+			if cut && hasAttr && (a == atom.Div || a == atom.Blockquote) {
 				switch quoteContainer(z) {
 				case cutElement:
 					if tt == html.StartTagToken {
-						skip, depth, cut = a, 1, true
+						skip, depth, cutOne = a, 1, true
 					}
 					continue
 				case cutRest:

@@ -25,7 +25,11 @@ const lookAround = 6
 func Parse(text, html string) wire.Reply {
 	quoted := false
 	if strings.TrimSpace(text) == "" && html != "" {
-		text, quoted = htmlText(html)
+		text, quoted = htmlText(html, true)
+		if quoted && text == "" {
+			// Everything was in a quote container: keep it all.
+			text, quoted = htmlText(html, false)
+		}
 	}
 	r := parseText(text)
 	r.Quoted = r.Quoted || quoted

@@ -150,6 +150,7 @@ func TestParse(t *testing.T) {
 		{name: "html ignored when there is text", text: "Plain.", html: "<div>HTML</div>", want: "Plain."},
 		{name: "html only without quote", html: "<p>Hi &amp; bye</p><script>x()</script>", want: "Hi & bye"},
 		{name: "html blockquote type=cite", html: "Yes<blockquote type=\"cite\"><div>old<div>older</div></div></blockquote><div>after</div>", want: "Yes\nafter", quoted: true},
+		{name: "html all inside a quote container is kept", html: "<div class=\"gmail_quote\">Only the forwarded text</div>", want: "Only the forwarded text"},
 		{name: "unclosed gmail quote", html: "Yes<div class=\"gmail_quote\"><div>old", want: "Yes", quoted: true},
 	}
 	for _, tt := range tests {
