@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/lmtp-webhook/lmtp-webhook/webhook/wire"
 )
@@ -210,5 +211,13 @@ func TestHostileReport(t *testing.T) {
 	})
 	if len(c.Bounce) != maxRecipients {
 		t.Errorf("%d recipients, want %d", len(c.Bounce), maxRecipients)
+	}
+	long := "Reporting-MTA: dns; x\n\nFinal-Recipient: rfc822; a@example.org\nAction: failed\nDiagnostic-Code: smtp; 550 " + strings.Repeat("é", 1000) + "\n"
+	c = Classify(Input{
+		Header: []Header{{"Content-Type", "multipart/report; report-type=delivery-status"}},
+		Parts:  []Part{{ContentType: "message/delivery-status", Body: []byte(long)}},
+	})
+	if d := c.Bounce[0].Diagnostic; len(d) > maxDiagnostic || !utf8.ValidString(d) || !strings.HasPrefix(d, "550 é") {
+		t.Errorf("diagnostic of %d bytes, valid UTF-8 %v", len(d), utf8.ValidString(d))
 	}
 }

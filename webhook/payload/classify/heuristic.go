@@ -82,14 +82,14 @@ func heuristicBounce(in Input) []wire.BounceRecipient {
 			cur = nil
 		} else if orig, ok := strings.CutPrefix(t, "(ultimately generated from "); ok {
 			cur.OriginalRecipient = strings.TrimSuffix(orig, ")") // Exim, after an alias
-		} else if len(cur.Diagnostic) < 1000 {
-			cur.Diagnostic = strings.TrimSpace(cur.Diagnostic + " " + t)
+		} else if len(cur.Diagnostic) < maxDiagnostic {
+			cur.Diagnostic = clip(strings.TrimSpace(cur.Diagnostic + " " + t))
 		}
 	}
 	reply := smtpReply(lines[:end])
 	for i := range out {
 		if out[i].Diagnostic == "" {
-			out[i].Diagnostic = reply
+			out[i].Diagnostic = clip(reply)
 		}
 		out[i].Status = statusCode.FindString(out[i].Diagnostic)
 	}

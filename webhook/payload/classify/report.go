@@ -3,6 +3,7 @@ package classify
 import (
 	"bytes"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/lmtp-webhook/lmtp-webhook/webhook/wire"
 )
@@ -73,6 +74,22 @@ func typed(v string) string {
 	return strings.Trim(strings.TrimSpace(v), "<>")
 }
 
+// maxDiagnostic bounds a diagnostic's length in bytes: enough for any
+// server's answer, and a hostile report cannot make the payload large.
+const maxDiagnostic = 1000
+
+// clip cuts s to at most maxDiagnostic bytes, at a character boundary.
+func clip(s string) string {
+	if len(s) <= maxDiagnostic {
+		return s
+	}
+	s = s[:maxDiagnostic]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
 // maxRecipients bounds the recipients read from one report, so that a
 // hostile report cannot make the payload large.
 const maxRecipients = 100
@@ -103,7 +120,7 @@ func deliveryStatus(parts []Part) []wire.BounceRecipient {
 				Action:            action,
 				Status:            firstToken(value(g, "Status")),
 				FinalRecipient:    typed(value(g, "Final-Recipient")),
-				Diagnostic:        typed(value(g, "Diagnostic-Code")),
+				Diagnostic:        clip(typed(value(g, "Diagnostic-Code"))),
 				OriginalMessageID: msgID,
 				OriginalRecipient: typed(value(g, "Original-Recipient")),
 			})
