@@ -265,6 +265,9 @@ func cutSignature(keep []string) (body, sig []string) {
 	if isSigSeparator(strings.TrimRight(sig[0], " \t")) {
 		sig = sig[1:]
 	}
+	if allBlank(sig) {
+		return keep, nil // a separator with nothing after it
+	}
 	return keep[:start], sig
 }
 
