@@ -34,15 +34,7 @@ func startDNS(t testing.TB, records ...string) *testDNS {
 	for _, r := range records {
 		s.add(t, r)
 	}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
-		pc.Close()
-		t.Fatal(err)
-	}
+	pc, ln := listenUDPAndTCP(t)
 	s.addr = pc.LocalAddr().String()
 	udp := &dns.Server{PacketConn: pc, Handler: s}
 	tcp := &dns.Server{Listener: ln, Handler: s}
@@ -58,6 +50,28 @@ func startDNS(t testing.TB, records ...string) *testDNS {
 		tcp.Shutdown()
 	})
 	return s
+}
+
+// listenUDPAndTCP takes one loopback port for both UDP and TCP. The UDP
+// port is free when it is chosen, but its TCP twin may be another test's
+// or process's: then it tries another port.
+func listenUDPAndTCP(t testing.TB) (net.PacketConn, net.Listener) {
+	t.Helper()
+	var last error
+	for range 20 {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := net.Listen("tcp", pc.LocalAddr().String())
+		if err == nil {
+			return pc, ln
+		}
+		pc.Close()
+		last = err
+	}
+	t.Fatalf("no loopback port free for both UDP and TCP: %v", last)
+	return nil, nil
 }
 
 // add publishes one record, e.g. `example.com. 300 IN TXT "v=spf1 -all"`.
