@@ -6,7 +6,6 @@ import (
 	"io"
 	"io/fs"
 	"net"
-	"net/url"
 	"os"
 	"reflect"
 	"strconv"
@@ -91,7 +90,7 @@ type settings struct {
 	shutdown     time.Duration
 	logLevel     zerolog.Level
 	logConsole   bool
-	// redactedURL is WEBHOOK_URL with its password hidden, for the log.
+	// redactedURL is WEBHOOK_URL without credentials or query, for the log.
 	redactedURL string
 }
 
@@ -298,14 +297,8 @@ func checkHostPort(addr string) error {
 	return nil
 }
 
-// redact hides the password of a URL for the logs.
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return ""
-	}
-	return u.Redacted()
-}
+// redact hides a URL's credentials for the logs: see webhook.LogURL.
+func redact(raw string) string { return webhook.LogURL(raw) }
 
 // printUsage writes -h: the commands, then every variable with its
 // default and meaning.

@@ -116,7 +116,7 @@ func run(cfg *settings) error {
 	if al != nil {
 		admin = serveAdmin(al, adminRouter(func() bool { return !srv.Draining() }, reg), log)
 	}
-	log.Info().Str("version", version).Str("webhook", cfg.redactedURL).
+	log.Info().Str("version", version).Str("webhook", cfg.redactedURL).Str("check", redact(cfg.checkURL)).
 		Str("routes", wc.Routes.String()).Bool("signed", wc.Secret != nil).Msg("started")
 
 	select {
