@@ -103,7 +103,7 @@ func TestExplicitAnswerWins(t *testing.T) {
 		fmt.Fprint(w, a.body)
 	})
 	log := &webhooktest.Buffer{}
-	addr := startBridge(t, rc.URL, logInto(log))
+	addr := startBridge(t, rc.URL, logTo(t, log))
 	want := []struct{ rcpt, reply string }{
 		{"json550@x.test", "550 5.1.1 <json550@x.test> no such user here"},
 		{"json451@x.test", "451 4.2.1 <json451@x.test> mailbox busy"},

@@ -9,20 +9,11 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/rs/zerolog"
-
 	"github.com/lmtp-webhook/lmtp-webhook/lmtp"
 	"github.com/lmtp-webhook/lmtp-webhook/webhook"
 	"github.com/lmtp-webhook/lmtp-webhook/webhook/webhooktest"
 	"github.com/lmtp-webhook/lmtp-webhook/webhook/wire"
 )
-
-// logInto sends the bridge's log to buf as JSON lines.
-func logInto(buf *webhooktest.Buffer) func(*webhook.Config, *lmtp.Config) {
-	return func(_ *webhook.Config, c *lmtp.Config) {
-		c.Logger = zerolog.New(buf).Level(zerolog.DebugLevel)
-	}
-}
 
 // errorDelivery returns the problem of the first delivery line logged at
 // error level for rcpt, or "" when there is none.
@@ -71,7 +62,7 @@ func TestRedirectsStayInTheirOrigin(t *testing.T) {
 		addr := startBridge(t, hops.URL+"/elsewhere", func(c *webhook.Config, l *lmtp.Config) {
 			c.Headers = map[string]string{"X-Api-Key": "k3y"}
 			c.Secret = []byte("0123456789abcdef0123456789abcdef")
-			logInto(log)(c, l)
+			logTo(t, log)(c, l)
 		})
 		if r := lhlo(t, addr).Send("a@example.org", []string{"r@example.com"}, simpleMessage); r[0] != "451 4.3.0 <r@example.com> webhook redirected to another origin" {
 			t.Errorf("reply %q", r[0])
@@ -109,7 +100,7 @@ func TestRedirectFromHTTPSToHTTPIsNotFollowed(t *testing.T) {
 	u := strings.Replace(srv.URL, "https://", "https://hook:s3cret@", 1) + "/hook"
 	addr := startBridge(t, u, func(c *webhook.Config, l *lmtp.Config) {
 		c.Transport = srv.Client().Transport
-		logInto(log)(c, l)
+		logTo(t, log)(c, l)
 	})
 	if r := lhlo(t, addr).Send("a@example.org", []string{"r@example.com"}, simpleMessage); r[0] != "451 4.3.0 <r@example.com> webhook redirected to another origin" {
 		t.Errorf("reply %q", r[0])
