@@ -55,6 +55,7 @@ type env struct {
 	LMTPWriteTimeout    time.Duration `envconfig:"LMTP_WRITE_TIMEOUT" default:"1m" desc:"limit for writing each reply"`
 
 	AdminEnv
+	LMTPLimitsEnv
 	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"30s" desc:"drain time on SIGTERM"`
 	LogLevel        string        `envconfig:"LOG_LEVEL" default:"info" desc:"zerolog level: debug, info, warn, error"`
 	LogFormat       string        `envconfig:"LOG_FORMAT" default:"json" desc:"json or console"`
@@ -75,6 +76,7 @@ func envDefaults() env {
 		WebhookMaxConns: webhook.DefaultMaxConns,
 		CheckTimeout:    webhook.DefaultCheckTimeout,
 		LMTPSocketMode:  fmt.Sprintf("%04o", lmtp.DefaultSocketMode),
+		LMTPLimitsEnv:   lmtpLimitsDefaults(),
 	}
 }
 
@@ -86,6 +88,7 @@ type settings struct {
 	checkURL     string
 	checkTimeout time.Duration
 	lmtp         lmtp.Config
+	lmtpLimits   lmtpLimits
 	httpListen   string
 	shutdown     time.Duration
 	logLevel     zerolog.Level
@@ -124,7 +127,11 @@ func loadConfig() (*settings, error) {
 	if err := e.check(); err != nil {
 		return nil, err
 	}
-	return e.settings()
+	s, err := e.settings()
+	if err == nil {
+		s.lmtpLimits, err = e.LMTPLimitsEnv.limits()
+	}
+	return s, err
 }
 
 // missingRequired returns the first required variable of t that is not

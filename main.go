@@ -87,6 +87,7 @@ func run(cfg *settings) error {
 
 	lc := cfg.lmtp
 	lc.Deliverer, lc.Logger, lc.Metrics = client, log, lmtp.NewMetrics(reg)
+	cfg.lmtpLimits.applyTo(&lc)
 	if cfg.checkURL != "" {
 		if lc.Checker, err = client.NewChecker(cfg.checkURL, cfg.checkTimeout); err != nil {
 			return err
