@@ -128,10 +128,13 @@ func loadConfig() (*settings, error) {
 		return nil, err
 	}
 	s, err := e.settings()
-	if err == nil {
-		s.lmtpLimits, err = e.LMTPLimitsEnv.limits()
+	if err != nil {
+		return nil, err
 	}
-	return s, err
+	if s.lmtpLimits, err = e.LMTPLimitsEnv.limits(); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // missingRequired returns the first required variable of t that is not
