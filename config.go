@@ -6,7 +6,6 @@ import (
 	"io"
 	"io/fs"
 	"net"
-	"net/url"
 	"os"
 	"reflect"
 	"strconv"
@@ -56,6 +55,7 @@ type env struct {
 	LMTPWriteTimeout    time.Duration `envconfig:"LMTP_WRITE_TIMEOUT" default:"1m" desc:"limit for writing each reply"`
 
 	AdminEnv
+	LMTPLimitsEnv
 	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"30s" desc:"drain time on SIGTERM"`
 	LogLevel        string        `envconfig:"LOG_LEVEL" default:"info" desc:"zerolog level: debug, info, warn, error"`
 	LogFormat       string        `envconfig:"LOG_FORMAT" default:"json" desc:"json or console"`
@@ -76,6 +76,7 @@ func envDefaults() env {
 		WebhookMaxConns: webhook.DefaultMaxConns,
 		CheckTimeout:    webhook.DefaultCheckTimeout,
 		LMTPSocketMode:  fmt.Sprintf("%04o", lmtp.DefaultSocketMode),
+		LMTPLimitsEnv:   lmtpLimitsDefaults(),
 	}
 }
 
@@ -87,11 +88,12 @@ type settings struct {
 	checkURL     string
 	checkTimeout time.Duration
 	lmtp         lmtp.Config
+	lmtpLimits   lmtpLimits
 	httpListen   string
 	shutdown     time.Duration
 	logLevel     zerolog.Level
 	logConsole   bool
-	// redactedURL is WEBHOOK_URL with its password hidden, for the log.
+	// redactedURL is WEBHOOK_URL without credentials or query, for the log.
 	redactedURL string
 }
 
@@ -125,7 +127,14 @@ func loadConfig() (*settings, error) {
 	if err := e.check(); err != nil {
 		return nil, err
 	}
-	return e.settings()
+	s, err := e.settings()
+	if err != nil {
+		return nil, err
+	}
+	if s.lmtpLimits, err = e.LMTPLimitsEnv.limits(); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // missingRequired returns the first required variable of t that is not
@@ -298,14 +307,8 @@ func checkHostPort(addr string) error {
 	return nil
 }
 
-// redact hides the password of a URL for the logs.
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return ""
-	}
-	return u.Redacted()
-}
+// redact hides a URL's credentials for the logs: see webhook.LogURL.
+func redact(raw string) string { return webhook.LogURL(raw) }
 
 // printUsage writes -h: the commands, then every variable with its
 // default and meaning.

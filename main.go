@@ -87,6 +87,7 @@ func run(cfg *settings) error {
 
 	lc := cfg.lmtp
 	lc.Deliverer, lc.Logger, lc.Metrics = client, log, lmtp.NewMetrics(reg)
+	cfg.lmtpLimits.applyTo(&lc)
 	if cfg.checkURL != "" {
 		if lc.Checker, err = client.NewChecker(cfg.checkURL, cfg.checkTimeout); err != nil {
 			return err
@@ -116,7 +117,7 @@ func run(cfg *settings) error {
 	if al != nil {
 		admin = serveAdmin(al, adminRouter(func() bool { return !srv.Draining() }, reg), log)
 	}
-	log.Info().Str("version", version).Str("webhook", cfg.redactedURL).
+	log.Info().Str("version", version).Str("webhook", cfg.redactedURL).Str("check", redact(cfg.checkURL)).
 		Str("routes", wc.Routes.String()).Bool("signed", wc.Secret != nil).Msg("started")
 
 	select {

@@ -28,6 +28,11 @@ const maxAnswerBytes = 16 << 10
 // maxReasonBytes bounds the reason text written to the MTA.
 const maxReasonBytes = 400
 
+// c221Closing is the SMTP reply to QUIT (RFC 5321 section 4.2.3). Like
+// lmtp.C421ServiceUnavail it speaks of the connection, not of a
+// recipient, so neither is a valid explicit answer.
+const c221Closing = 221
+
 // outcome is what one attempt earned: the reply for the recipient, and
 // whether another attempt may change it.
 type outcome struct {
@@ -119,6 +124,11 @@ func mapError(err error) outcome {
 		msg = "webhook timed out"
 	case errors.As(err, &cv), errors.As(err, &rh):
 		msg = "webhook TLS failed"
+	case errors.As(err, new(*crossOriginError)):
+		return outcome{
+			reply:   lmtp.Reply(lmtp.C451LocalErr, lmtp.SeSys3Other0, "webhook redirected to another origin"),
+			invalid: err.Error() + " (only 307 and 308 within the same scheme, host and port are followed)",
+		}
 	case errors.Is(err, errTooManyRedirects):
 		return outcome{
 			reply:   lmtp.Reply(lmtp.C451LocalErr, lmtp.SeSys3Other0, "webhook redirected too many times"),
@@ -159,6 +169,10 @@ func parseAnswer(contentType string, body []byte) (wire.Answer, bool, string) {
 		}
 		if code < 200 || code > 599 || code/100 == 3 {
 			return a, true, fmt.Sprintf("answer code %d is not an SMTP code of class 2, 4 or 5", code)
+		}
+		if code == c221Closing || code == lmtp.C421ServiceUnavail {
+			// Both close the channel: they say nothing about one recipient.
+			return a, true, fmt.Sprintf("answer code %d is a connection reply, not one for a recipient", code)
 		}
 		a.Code = &code
 	}

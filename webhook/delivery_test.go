@@ -12,6 +12,7 @@ import (
 
 	"github.com/lmtp-webhook/lmtp-webhook/lmtp"
 	"github.com/lmtp-webhook/lmtp-webhook/webhook"
+	"github.com/lmtp-webhook/lmtp-webhook/webhook/webhooktest"
 	"github.com/lmtp-webhook/lmtp-webhook/webhook/wire"
 )
 
@@ -87,6 +88,8 @@ func TestExplicitAnswerWins(t *testing.T) {
 		"jsonbad@x.test":   {200, "application/json", `{"code":354,"message":"go ahead"}`},
 		"jsonclass@x.test": {200, "application/json", `{"code":550,"enhanced_code":"4.1.1"}`},
 		"jsonstr@x.test":   {200, "application/json", `{"code":"550"}`},
+		"json221@x.test":   {200, "application/json", `{"code":221,"message":"bye"}`},
+		"json421@x.test":   {200, "application/json", `{"code":421,"enhanced_code":"4.3.2","message":"closing"}`},
 		"plain@x.test":     {403, "text/plain", "mailbox disabled\r\n250 injected"},
 		"inject@x.test":    {200, "application/json", `{"code":550,"message":"bad\r\n250 2.0.0 fake\r\nRCPT"}`},
 		"okjunk@x.test":    {200, "application/json", `{"ok": true}`},
@@ -99,7 +102,8 @@ func TestExplicitAnswerWins(t *testing.T) {
 		w.WriteHeader(a.status)
 		fmt.Fprint(w, a.body)
 	})
-	addr := startBridge(t, rc.URL, nil)
+	log := &webhooktest.Buffer{}
+	addr := startBridge(t, rc.URL, logTo(t, log))
 	want := []struct{ rcpt, reply string }{
 		{"json550@x.test", "550 5.1.1 <json550@x.test> no such user here"},
 		{"json451@x.test", "451 4.2.1 <json451@x.test> mailbox busy"},
@@ -108,6 +112,8 @@ func TestExplicitAnswerWins(t *testing.T) {
 		{"jsonbad@x.test", "451 4.3.0 <jsonbad@x.test> webhook gave an invalid answer"},
 		{"jsonclass@x.test", "451 4.3.0 <jsonclass@x.test> webhook gave an invalid answer"},
 		{"jsonstr@x.test", "451 4.3.0 <jsonstr@x.test> webhook gave an invalid answer"},
+		{"json221@x.test", "451 4.3.0 <json221@x.test> webhook gave an invalid answer"},
+		{"json421@x.test", "451 4.3.0 <json421@x.test> webhook gave an invalid answer"},
 		{"plain@x.test", "451 4.7.0 <plain@x.test> mailbox disabled 250 injected"},
 		{"inject@x.test", "550 5.0.0 <inject@x.test> bad 250 2.0.0 fake RCPT"},
 		{"okjunk@x.test", "250 2.0.0 <okjunk@x.test> delivered"},
@@ -128,6 +134,11 @@ func TestExplicitAnswerWins(t *testing.T) {
 	// Nothing was injected into the protocol stream.
 	cl.Expect("250 ", "NOOP")
 	cl.Expect("221 ", "QUIT")
+	for _, rcpt := range []string{"json221@x.test", "json421@x.test"} {
+		if p := errorDelivery(t, log.String(), rcpt); !strings.Contains(p, "is a connection reply") {
+			t.Errorf("%s: no error log saying why the answer is invalid (problem %q)", rcpt, p)
+		}
+	}
 }
 
 func TestPayloadArrives(t *testing.T) {
@@ -410,37 +421,6 @@ func TestBasicAuthAndExtraHeaders(t *testing.T) {
 	if r := cl.Send("a@example.org", []string{"r@example.com"}, simpleMessage); r[0] != "250 2.0.0 <r@example.com> delivered" {
 		t.Errorf("reply %q", r[0])
 	}
-}
-
-func TestRedirects(t *testing.T) {
-	var final *receiver
-	final = newReceiver(t, nil)
-	hops := newReceiver(t, func(w http.ResponseWriter, r *http.Request, p wire.Payload, _ int) {
-		switch r.URL.Path {
-		case "/307":
-			http.Redirect(w, r, final.URL+"/final", http.StatusTemporaryRedirect)
-		case "/loop":
-			http.Redirect(w, r, "/loop", http.StatusPermanentRedirect)
-		}
-	})
-	t.Run("307 followed with body", func(t *testing.T) {
-		addr := startBridge(t, hops.URL+"/307", nil)
-		cl := lhlo(t, addr)
-		if r := cl.Send("a@example.org", []string{"r@example.com"}, simpleMessage); r[0] != "250 2.0.0 <r@example.com> delivered" {
-			t.Errorf("reply %q", r[0])
-		}
-		got := forRcpt(final, "r@example.com")
-		if len(got) != 1 || got[0].Payload.Subject != "Hello" {
-			t.Errorf("final receiver got %d requests", len(got))
-		}
-	})
-	t.Run("loop", func(t *testing.T) {
-		addr := startBridge(t, hops.URL+"/loop", nil)
-		cl := lhlo(t, addr)
-		if r := cl.Send("a@example.org", []string{"loop@example.com"}, simpleMessage); r[0] != "451 4.3.0 <loop@example.com> webhook redirected too many times" {
-			t.Errorf("reply %q", r[0])
-		}
-	})
 }
 
 func TestAttachmentsAndCharsets(t *testing.T) {

@@ -72,10 +72,13 @@ var errTooManyRedirects = fmt.Errorf("webhook: more than %d redirects", maxRedir
 const maxRedirects = 3
 
 // send makes a request, following 307 and 308 redirects (which keep the
-// method and body) at most maxRedirects times. Other redirects are
-// answers: 301, 302 and 303 would turn a POST into a GET. It uses the
-// transport directly, as http.Client would for this policy, without the
-// header copy and bookkeeping the client makes for every request.
+// method and body) at most maxRedirects times, and only within the
+// request's origin: the body, the signature and the configured headers
+// are for the configured scheme, host and port, never for another. Other
+// redirects are answers: 301, 302 and 303 would turn a POST into a GET.
+// It uses the transport directly, as http.Client would for this policy,
+// without the header copy and bookkeeping the client makes for every
+// request.
 func (c *Client) send(req *http.Request) (*http.Response, error) {
 	for hops := 0; ; hops++ {
 		resp, err := c.rt.RoundTrip(req)
@@ -91,6 +94,9 @@ func (c *Client) send(req *http.Request) (*http.Response, error) {
 		}
 		_, _ = io.CopyN(io.Discard, resp.Body, maxAnswerBytes)
 		resp.Body.Close()
+		if from, to := origin(req.URL), origin(next); from != to {
+			return nil, &crossOriginError{from: from, to: to}
+		}
 		if hops == maxRedirects {
 			return nil, errTooManyRedirects
 		}
@@ -100,10 +106,6 @@ func (c *Client) send(req *http.Request) (*http.Response, error) {
 		}
 		r := req.Clone(req.Context())
 		r.URL, r.Host, r.Body = next, "", body
-		if next.Host != req.URL.Host {
-			// Credentials are for the configured host only.
-			r.Header.Del("Authorization")
-		}
 		req = r
 	}
 }

@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -110,7 +111,7 @@ func (rs Routes) String() string {
 // endpoint is one destination URL, parsed once.
 type endpoint struct {
 	url        string // without user information
-	redacted   string // safe for logs
+	redacted   string // safe for logs: see LogURL
 	user, pass string
 	basic      bool
 }
@@ -125,15 +126,20 @@ func CheckURL(raw string) error {
 func parseEndpoint(raw string) (*endpoint, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
+		// url.Error quotes the whole URL, credentials and all: keep only
+		// what is wrong.
+		if ue, ok := errors.AsType[*url.Error](err); ok {
+			err = ue.Err
+		}
 		return nil, fmt.Errorf("not a URL: %w", err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("%q: scheme must be http or https", u.Redacted())
+		return nil, fmt.Errorf("%q: scheme must be http or https", logForm(u))
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("%q: no host", u.Redacted())
+		return nil, fmt.Errorf("%q: no host", logForm(u))
 	}
-	e := &endpoint{redacted: u.Redacted()}
+	e := &endpoint{redacted: logForm(u)}
 	if u.User != nil {
 		e.basic = true
 		e.user = u.User.Username()
@@ -141,9 +147,6 @@ func parseEndpoint(raw string) (*endpoint, error) {
 		u.User = nil
 	}
 	e.url = u.String()
-	if e.basic {
-		e.redacted = u.String()
-	}
 	return e, nil
 }
 

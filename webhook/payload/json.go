@@ -127,6 +127,8 @@ func (w *jsonWriter) attachments(l []wire.Attachment) {
 	list(w, l, func(a *wire.Attachment) {
 		w.raw(`{"filename":`)
 		w.str(a.Filename)
+		w.raw(`,"safe_filename":`)
+		w.str(a.SafeFilename)
 		w.raw(`,"content_type":`)
 		w.str(a.ContentType)
 		w.raw(`,"disposition":`)

@@ -161,13 +161,15 @@ func filename(p *enmime.Part) string {
 
 func attachment(p *enmime.Part, opts Options) wire.Attachment {
 	sum := sha256.Sum256(p.Content)
+	name := filename(p)
 	a := wire.Attachment{
-		Filename:    filename(p),
-		ContentType: p.ContentType,
-		Disposition: p.Disposition,
-		ContentID:   p.ContentID,
-		Size:        len(p.Content),
-		SHA256:      hex.EncodeToString(sum[:]),
+		Filename:     name,
+		SafeFilename: safeFilename(name),
+		ContentType:  p.ContentType,
+		Disposition:  p.Disposition,
+		ContentID:    p.ContentID,
+		Size:         len(p.Content),
+		SHA256:       hex.EncodeToString(sum[:]),
 	}
 	if !opts.OmitAttachments {
 		a.Content = p.Content

@@ -78,12 +78,19 @@ type Address struct {
 // Attachment is one attached or inline part, decoded from its transfer
 // encoding.
 type Attachment struct {
-	Filename    string `json:"filename"`
-	ContentType string `json:"content_type"`
-	Disposition string `json:"disposition"`
-	ContentID   string `json:"content_id"`
-	Size        int    `json:"size"`
-	SHA256      string `json:"sha256"`
+	// Filename is the name as sent: untrusted, never to be used as a
+	// path.
+	Filename string `json:"filename"`
+	// SafeFilename is Filename made safe to create in a directory on
+	// Linux, macOS and Windows: the base name only, without control
+	// characters or leading dots, no reserved device name, at most 255
+	// bytes. It is empty only when Filename is.
+	SafeFilename string `json:"safe_filename"`
+	ContentType  string `json:"content_type"`
+	Disposition  string `json:"disposition"`
+	ContentID    string `json:"content_id"`
+	Size         int    `json:"size"`
+	SHA256       string `json:"sha256"`
 	// Content is absent when WEBHOOK_ATTACHMENTS=omit.
 	Content []byte `json:"content,omitempty"`
 }
