@@ -16,10 +16,10 @@ import (
 )
 
 var (
-	errShuttingDown = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 2}, Message: "Service shutting down, try again later"}
-	errDomain       = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 2}, Message: "Recipient domain not served here"}
-	errReadData     = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "Error reading message data"}
-	errClosed       = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "Connection closed"}
+	errShuttingDown = Reply(C421ServiceUnavail, SeSys3NotAccepting2, "Service shutting down, try again later")
+	errDomain       = Reply(C550MailboxUnavail, SeAddr1UnknownSystem2, "Recipient domain not served here")
+	errReadData     = Reply(C451LocalErr, SeNet4BadConn2, "Error reading message data")
+	errClosed       = Reply(C421ServiceUnavail, SeNet4BadConn2, "Connection closed")
 )
 
 // session is one client's LMTP session; go-smtp calls it from a single
@@ -115,7 +115,7 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 
 // Data is only used outside LMTP mode, which this server never runs in.
 func (s *session) Data(r io.Reader) error {
-	return &smtp.SMTPError{Code: 502, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "Use LMTP"}
+	return Reply(C502CmdNotImpl, SeProto5BadCmdOrSeq1, "Use LMTP")
 }
 
 // LMTPData reads the message, hands it to the Deliverer and reports each
