@@ -301,14 +301,19 @@ func jsonFields(t reflect.Type) map[string]bool {
 func TestSchemasMatchGoTypes(t *testing.T) {
 	k := openContract(t)
 	types := map[string]reflect.Type{
-		"Payload":      reflect.TypeFor[wire.Payload](),
-		"Envelope":     reflect.TypeFor[wire.Envelope](),
-		"Header":       reflect.TypeFor[wire.Header](),
-		"Address":      reflect.TypeFor[wire.Address](),
-		"Attachment":   reflect.TypeFor[wire.Attachment](),
-		"ParseError":   reflect.TypeFor[wire.ParseError](),
-		"CheckPayload": reflect.TypeFor[wire.CheckPayload](),
-		"Answer":       reflect.TypeFor[wire.Answer](),
+		"Payload":         reflect.TypeFor[wire.Payload](),
+		"Envelope":        reflect.TypeFor[wire.Envelope](),
+		"Header":          reflect.TypeFor[wire.Header](),
+		"Address":         reflect.TypeFor[wire.Address](),
+		"Attachment":      reflect.TypeFor[wire.Attachment](),
+		"ParseError":      reflect.TypeFor[wire.ParseError](),
+		"Reply":           reflect.TypeFor[wire.Reply](),
+		"Classification":  reflect.TypeFor[wire.Classification](),
+		"BounceRecipient": reflect.TypeFor[wire.BounceRecipient](),
+		"FeedbackReport":  reflect.TypeFor[wire.FeedbackReport](),
+		"List":            reflect.TypeFor[wire.List](),
+		"CheckPayload":    reflect.TypeFor[wire.CheckPayload](),
+		"Answer":          reflect.TypeFor[wire.Answer](),
 	}
 	for name, typ := range types {
 		t.Run(name, func(t *testing.T) {

@@ -264,6 +264,10 @@ var goldenChecks = map[string]func(t *testing.T, p wire.Payload){
 		if !bytes.Contains(status.Content, []byte("Final-Recipient: rfc822; nobody@example.com")) {
 			t.Errorf("delivery-status %q", status.Content)
 		}
+		if b := p.Classification.Bounce; len(b) != 1 || b[0].FinalRecipient != "nobody@example.com" || b[0].Status != "5.1.1" ||
+			b[0].OriginalMessageID != "lunch-1@example.org" || p.Classification.AutoReply {
+			t.Errorf("classification %+v: want a bounce of nobody@example.com, lunch-1@example.org", p.Classification)
+		}
 		orig := part(t, p.Attachments, "message/rfc822")
 		if !bytes.Contains(orig.Content, []byte("Subject: Lunch?")) || !bytes.HasSuffix(orig.Content, []byte("Shall we?\r\n")) {
 			t.Errorf("returned message %q", orig.Content)

@@ -96,7 +96,7 @@ func TestAnswers(t *testing.T) {
 			t.Errorf("%s: Content-Type %q", c.rcpt, r.header.Get("Content-Type"))
 		}
 	}
-	if out := rc.out.String(); !strings.Contains(out, `to="carol@example.com" subject="Hi" size=10 attachments=0 inlines=0 errors=0 answer="550 5.1.1 no such user"`+"\n") {
+	if out := rc.out.String(); !strings.Contains(out, `to="carol@example.com" subject="Hi" size=10 attachments=0 inlines=0 errors=0 flags="" answer="550 5.1.1 no such user"`+"\n") {
 		t.Errorf("delivery lines do not show the answer:\n%s", out)
 	}
 }

@@ -27,7 +27,12 @@
 //
 // Each delivery prints, on stdout:
 //
-//	delivery id=msg_... from="..." to="..." subject="..." size=... attachments=... inlines=... errors=... answer="..."
+//	delivery id=msg_... from="..." to="..." subject="..." size=... attachments=... inlines=... errors=... flags="..." answer="..."
+//
+// flags lists what the classification says about the sender, comma
+// separated: auto_reply, bounce, feedback_report, list, bulk; "" for mail
+// a person wrote. An application that answers mail answers none of
+// auto_reply, bounce, feedback_report and bulk, nor an empty from.
 //
 // A delivery already acknowledged (the MTA's redelivery of a message whose
 // first answer was lost) prints "duplicate id=..." instead and gets 200
@@ -52,6 +57,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -191,8 +197,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	line := fmt.Sprintf("delivery id=%s from=%q to=%q subject=%q size=%d attachments=%d inlines=%d errors=%d answer=%q\n",
-		id, p.Envelope.From, p.Envelope.To, p.Subject, p.Envelope.Size, len(p.Attachments), len(p.Inlines), len(p.Errors), rep.label)
+	line := fmt.Sprintf("delivery id=%s from=%q to=%q subject=%q size=%d attachments=%d inlines=%d errors=%d flags=%q answer=%q\n",
+		id, p.Envelope.From, p.Envelope.To, p.Subject, p.Envelope.Size, len(p.Attachments), len(p.Inlines), len(p.Errors), flags(p.Classification), rep.label)
 	if h.cfg.printJSON {
 		line += string(body) + "\n"
 	}
@@ -281,4 +287,24 @@ func (s *seenIDs) len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.set)
+}
+
+// flags names the classification's robot signals, in a fixed order.
+func flags(c classification) string {
+	var f []string
+	for _, s := range []struct {
+		name string
+		set  bool
+	}{
+		{"auto_reply", c.AutoReply},
+		{"bounce", c.Bounce != nil},
+		{"feedback_report", c.FeedbackReport != nil},
+		{"list", c.List != nil},
+		{"bulk", c.Bulk},
+	} {
+		if s.set {
+			f = append(f, s.name)
+		}
+	}
+	return strings.Join(f, ",")
 }

@@ -88,7 +88,7 @@ func TestSignedBodies(t *testing.T) {
 	if r := rc.post(t, hdr, body); r.status != http.StatusOK {
 		t.Errorf("signed body: %d %q, want 200", r.status, r.body)
 	}
-	if out := rc.out.String(); !strings.HasSuffix(out, "\ndelivery id=msg_1 from=\"alice@example.org\" to=\"bob@example.com\" subject=\"Hi\" size=10 attachments=0 inlines=0 errors=0 answer=\"200\"\n") {
+	if out := rc.out.String(); !strings.HasSuffix(out, "\ndelivery id=msg_1 from=\"alice@example.org\" to=\"bob@example.com\" subject=\"Hi\" size=10 attachments=0 inlines=0 errors=0 flags=\"\" answer=\"200\"\n") {
 		t.Errorf("after the signed body, printed %q", out)
 	}
 
@@ -135,7 +135,7 @@ func TestReplaysAndDuplicates(t *testing.T) {
 		t.Errorf("unsigned: %d, want 401", r.status)
 	}
 
-	want := "delivery id=msg_1 from=\"alice@example.org\" to=\"bob@example.com\" subject=\"Hi\" size=10 attachments=0 inlines=0 errors=0 answer=\"200\"\n" +
+	want := "delivery id=msg_1 from=\"alice@example.org\" to=\"bob@example.com\" subject=\"Hi\" size=10 attachments=0 inlines=0 errors=0 flags=\"\" answer=\"200\"\n" +
 		"duplicate id=msg_1 to=\"bob@example.com\"\n" +
 		"duplicate id=msg_1 to=\"bob@example.com\"\n" +
 		"refused id=msg_1: webhook-timestamp outside tolerance (replay?)\n" +

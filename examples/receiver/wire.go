@@ -11,6 +11,8 @@ type (
 	payload = wire.Payload
 	// answer is the JSON object that chooses the recipient's LMTP reply.
 	answer = wire.Answer
+	// classification says whether a delivery comes from a robot.
+	classification = wire.Classification
 )
 
 // parseSecret decodes WEBHOOK_SECRET exactly as the bridge does.

@@ -5,7 +5,8 @@
 // JSON, then per recipient only a small prefix and a stable delivery id.
 //
 // The data path through it reads top to bottom: Encode calls Parse
-// (parse.go, with headers.go, shape.go and filename.go), runs each Stage
+// (parse.go, with headers.go, shape.go and filename.go, and meaning.go,
+// which ends it with the reply and the classification), runs each Stage
 // (stage.go), and writes the JSON once (json.go); Encoded.ID and
 // Encoded.Prefix give each recipient its part.
 //

@@ -64,6 +64,7 @@ func Encode(ctx context.Context, in *Input, opts Options) (*Encoded, error) {
 	for i, s := range opts.Stages {
 		finishes[i] = s.Start(ctx, in)
 	}
+	opts.envelopeFrom = in.From
 	m := parseSafely(in.Data, in.ReceivedAt.Truncate(time.Millisecond), opts)
 	var decision Decision
 	for _, finish := range finishes {

@@ -216,6 +216,7 @@ func (w *jsonWriter) shared(env *sharedEnvelope, m *wire.Message) {
 		w.bool(e.Severe)
 		w.raw("}")
 	})
+	w.meaning(m)
 	if len(m.Raw) > 0 {
 		w.raw(`,"raw":`)
 		w.bytes(m.Raw)

@@ -23,6 +23,9 @@ type Options struct {
 	IncludeRaw bool
 	// Stages analyse each parsed message, in order, before it is encoded.
 	Stages []Stage
+	// envelopeFrom is the message's MAIL FROM, which Encode sets for the
+	// classification; "" (the null sender) when Parse is called alone.
+	envelopeFrom string
 }
 
 var parserOptions = []enmime.Option{
@@ -65,6 +68,8 @@ func Parse(data []byte, receivedAt time.Time, opts Options) *wire.Message {
 		Inlines:     []wire.Attachment{},
 		Errors:      []wire.ParseError{},
 	}
+	var env *enmime.Envelope // set by readEnvelope below, nil when the message is not parsed
+	defer func() { addMeaning(m, env, opts.envelopeFrom) }()
 	raw, truncated := scanHeaders(data)
 	m.Headers = make([]wire.Header, len(raw))
 	for i, h := range raw {

@@ -57,6 +57,12 @@ type Message struct {
 	Attachments []Attachment `json:"attachments"`
 	Inlines     []Attachment `json:"inlines"`
 	Errors      []ParseError `json:"errors"`
+	// Reply is the new text of the message without quoted history and
+	// signature; Text and HTML stay whole beside it.
+	Reply Reply `json:"reply"`
+	// Classification says whether the message comes from a robot
+	// (auto-reply, bounce, report, list or bulk mail).
+	Classification Classification `json:"classification"`
 	// Raw is the message as received, when asked for or when it could
 	// not be parsed.
 	Raw []byte `json:"raw,omitempty"`

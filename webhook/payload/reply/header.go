@@ -3,6 +3,7 @@ package reply
 import (
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // wroteWords end an attribution line ("On <date>, <name> wrote:") in the
@@ -165,8 +166,20 @@ func dated(low string) bool {
 	return hasDigit(low) && strings.ContainsAny(low, "@,年")
 }
 
+// wroteEnds marks the last bytes of wroteWords, so that most lines are
+// ruled out without comparing any word.
+var wroteEnds = func() (set [256]bool) {
+	for _, w := range wroteWords {
+		set[w[len(w)-1]] = true
+	}
+	return set
+}()
+
 // endsWithWrote reports whether low ends with one of wroteWords.
 func endsWithWrote(low string) bool {
+	if low == "" || !wroteEnds[low[len(low)-1]] {
+		return false
+	}
 	for _, w := range wroteWords {
 		if strings.HasSuffix(low, w) {
 			return true
@@ -264,7 +277,12 @@ func headerBlock(lines lineSet, i int, from bool) bool {
 // one of headerKeys. Bold markers ("*From:*") are ignored.
 func headerKey(t string) (string, bool) {
 	t = strings.TrimLeft(t, "*")
-	end := strings.IndexAny(t[:min(len(t), 40)], ":：")
+	// The first ":" or full-width "：": IndexAny would decode every rune.
+	head := t[:min(len(t), 40)]
+	end := strings.IndexByte(head, ':')
+	if wide := strings.Index(head, "："); wide >= 0 && (end < 0 || wide < end) {
+		end = wide
+	}
 	if end <= 0 || end > 24 {
 		return "", false
 	}
@@ -287,12 +305,23 @@ var trailers = []string{
 	"发自我的", "從我的", "iphoneから送信", "ipadから送信",
 }
 
+// trailerStarts marks the first bytes of trailers.
+var trailerStarts = func() (set [256]bool) {
+	for _, p := range trailers {
+		set[p[0]] = true
+	}
+	return set
+}()
+
 // isTrailer reports a "Sent from my iPhone"-style line: a short line
 // with one of the trailers' beginnings that is not a sentence ("Sent from
 // my desk, is much easier then my mobile phone." is not one).
 func isTrailer(t string) bool {
 	if len(t) > 80 || strings.HasSuffix(t, ".") || strings.Contains(t, ",") {
 		return false
+	}
+	if t != "" && t[0] < utf8.RuneSelf && !trailerStarts[t[0]|0x20] {
+		return false // no trailer starts with this ASCII letter, in either case
 	}
 	low := strings.ToLower(t)
 	for _, p := range trailers {

@@ -234,3 +234,17 @@ func BenchmarkReplyHTML(b *testing.B) {
 		Parse("", html)
 	}
 }
+
+// BenchmarkReplyUnquoted parses 20 KiB of text with nothing to cut, the
+// path on which every rule looks at every line.
+func BenchmarkReplyUnquoted(b *testing.B) {
+	line := "the quarterly figures look right to me, but please review the budget before Thursday\n"
+	body := strings.Repeat(strings.Repeat(line, 6)+"\n", 20<<10/(6*len(line)+1))
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if r := Parse(body, ""); r.Text != body {
+			b.Fatal("text changed")
+		}
+	}
+}
