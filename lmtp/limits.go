@@ -89,7 +89,7 @@ func (c *conn) readDeadline(now time.Time) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	if !c.inData.Load() {
-		if c.lineLen == 0 {
+		if c.lineLen == 0 && len(c.cmdq) == 0 {
 			c.cmdDeadline = now.Add(timeout)
 		}
 		return c.cmdDeadline, false

@@ -51,6 +51,7 @@ func (s *session) Reset() {
 	s.from, s.sizeHint = "", 0
 	s.rcpts, s.counts = nil, nil
 	s.conn.endData()
+	s.conn.forgetClient()
 	s.conn.busy.Store(false)
 }
 
@@ -151,6 +152,7 @@ func (s *session) LMTPData(r io.Reader, status smtp.StatusCollector) error {
 			Recipients: s.rcpts,
 			Helo:       s.helo,
 			RemoteAddr: s.conn.remote(),
+			Client:     s.conn.takeClient(),
 		},
 		Data:       data,
 		ReceivedAt: receivedAt,
