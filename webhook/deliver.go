@@ -26,6 +26,7 @@ func (c *Client) Deliver(ctx context.Context, msg *lmtp.Message, report func(int
 		Recipients: msg.Recipients,
 		Helo:       msg.Helo,
 		RemoteAddr: msg.RemoteAddr,
+		Client:     msg.Client,
 		Data:       msg.Data,
 		ReceivedAt: msg.ReceivedAt,
 	}, c.cfg.Parse)

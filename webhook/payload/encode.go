@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lmtp-webhook/lmtp-webhook/lmtp"
 	"github.com/lmtp-webhook/lmtp-webhook/lmtp/memory"
 	"github.com/lmtp-webhook/lmtp-webhook/webhook/wire"
 )
@@ -21,6 +22,9 @@ type Input struct {
 	Recipients []string
 	Helo       string
 	RemoteAddr string
+	// Client is the original client (XFORWARD); nil when the MTA did not
+	// say.
+	Client *lmtp.Client
 	// Data is the message as received.
 	Data []byte
 	// ReceivedAt is the end of DATA.
@@ -30,11 +34,12 @@ type Input struct {
 // sharedEnvelope is the part of wire.Envelope every recipient shares; it
 // is encoded once per message.
 type sharedEnvelope struct {
-	From       string   `json:"from"`
-	Recipients []string `json:"recipients"`
-	Helo       string   `json:"helo"`
-	RemoteAddr string   `json:"remote_addr"`
-	Size       int64    `json:"size"`
+	From       string       `json:"from"`
+	Recipients []string     `json:"recipients"`
+	Helo       string       `json:"helo"`
+	RemoteAddr string       `json:"remote_addr"`
+	Size       int64        `json:"size"`
+	Client     *wire.Client `json:"client"`
 }
 
 // Encoded is a message ready to be posted: the shared JSON is built once
@@ -77,6 +82,7 @@ func Encode(ctx context.Context, in *Input, opts Options) (*Encoded, error) {
 		Helo:       in.Helo,
 		RemoteAddr: in.RemoteAddr,
 		Size:       int64(len(in.Data)),
+		Client:     wireClient(in.Client),
 	}
 	if env.Recipients == nil {
 		env.Recipients = []string{}
