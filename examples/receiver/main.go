@@ -29,6 +29,10 @@
 //
 //	delivery id=msg_... from="..." to="..." subject="..." size=... attachments=... inlines=... errors=... answer="..."
 //
+// with, before answer, the verdicts the payload carries: client=IP (from
+// XFORWARD), spf=, dkim= (each signature's result), dmarc= and
+// spam=score/threshold.
+//
 // A delivery already acknowledged (the MTA's redelivery of a message whose
 // first answer was lost) prints "duplicate id=..." instead and gets 200
 // again. Only acknowledged ids are remembered, the last 100000 of them, so
@@ -191,8 +195,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	line := fmt.Sprintf("delivery id=%s from=%q to=%q subject=%q size=%d attachments=%d inlines=%d errors=%d answer=%q\n",
-		id, p.Envelope.From, p.Envelope.To, p.Subject, p.Envelope.Size, len(p.Attachments), len(p.Inlines), len(p.Errors), rep.label)
+	line := fmt.Sprintf("delivery id=%s from=%q to=%q subject=%q size=%d attachments=%d inlines=%d errors=%d%s answer=%q\n",
+		id, p.Envelope.From, p.Envelope.To, p.Subject, p.Envelope.Size, len(p.Attachments), len(p.Inlines), len(p.Errors), verdicts(&p), rep.label)
 	if h.cfg.printJSON {
 		line += string(body) + "\n"
 	}
