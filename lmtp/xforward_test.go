@@ -141,3 +141,17 @@ func TestXForwardInMessageDataIsData(t *testing.T) {
 		}
 	}
 }
+
+// TestXForwardCountsAsJunk cuts off a client that sends XFORWARD over and
+// over without a message, like any other junk command.
+func TestXForwardCountsAsJunk(t *testing.T) {
+	addr, _ := start(t, &deliverer{}, func(c *lmtp.Config) { c.MaxJunkCommands = 3 })
+	cl := lmtptest.LHLO(t, addr)
+	for range 3 {
+		cl.Expect("250 2.0.0 Ok", "XFORWARD HELO=h")
+	}
+	cl.Write("XFORWARD HELO=h\r\n")
+	if r := cl.Reply(); r != "421 4.7.0 bridge.test Too many junk commands, closing connection" {
+		t.Errorf("fourth XFORWARD: %q", r)
+	}
+}
