@@ -205,7 +205,9 @@ func TestDNSThatDropsQueries(t *testing.T) {
 	if r := lmtpWithClient(t, b.lmtpAddr, "127.0.0.2", "alice@example.com", msg); !strings.HasPrefix(r, "250 ") {
 		t.Fatalf("reply %q, want 250", r)
 	}
-	if took := time.Since(start); took > 3*time.Second {
+	// The budget, and a margin for a loaded machine: far from the time a
+	// resolver that never answers would hold the message otherwise.
+	if took := time.Since(start); took > 4*time.Second {
 		t.Errorf("delivery took %s with AUTH_TIMEOUT=1s", took)
 	}
 	a := awaitSubject(t, rc, "dns drops").Auth
@@ -224,7 +226,7 @@ func TestDNSThatDropsQueries(t *testing.T) {
 func TestSpamVerdicts(t *testing.T) {
 	rs := spamtest.Start(t)
 	rc := trustReceiver(t)
-	b := startBridge(t, rc.URL, "SPAM_URL="+rs.URL, "SPAM_REJECT_SCORE=15", "SPAM_TIMEOUT=5s")
+	b := startBridge(t, rc.URL, "SPAM_URL="+rs.URL, "SPAM_REJECT_SCORE=15", "SPAM_TIMEOUT=20s")
 	gtube, err := os.ReadFile(filepath.Join("webhook", "payload", "spam", "testdata", "gtube.eml"))
 	if err != nil {
 		t.Fatal(err)
