@@ -56,6 +56,7 @@ type env struct {
 
 	AdminEnv
 	LMTPLimitsEnv
+	TrustEnv
 	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"30s" desc:"drain time on SIGTERM"`
 	LogLevel        string        `envconfig:"LOG_LEVEL" default:"info" desc:"zerolog level: debug, info, warn, error"`
 	LogFormat       string        `envconfig:"LOG_FORMAT" default:"json" desc:"json or console"`
@@ -93,6 +94,7 @@ type settings struct {
 	shutdown     time.Duration
 	logLevel     zerolog.Level
 	logConsole   bool
+	trust        trustSettings
 	// redactedURL is WEBHOOK_URL without credentials or query, for the log.
 	redactedURL string
 }
@@ -132,6 +134,9 @@ func loadConfig() (*settings, error) {
 		return nil, err
 	}
 	if s.lmtpLimits, err = e.LMTPLimitsEnv.limits(); err != nil {
+		return nil, err
+	}
+	if s.trust, err = e.TrustEnv.trust(e.LMTPMaxMessageBytes); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -171,8 +171,9 @@ type bridge struct {
 }
 
 // startBridge runs the binary with a clean environment: the given webhook
-// URL, free loopback ports, short timeouts and retries, then env (later
-// values win). It returns once /readyz answers 200, and stops the process
+// URL, free loopback ports, short timeouts and retries, sender checks off
+// (a test that turns them on gives DNS_SERVER too, so that no test asks
+// the machine's resolver), then env (later values win). It returns once /readyz answers 200, and stops the process
 // when the test ends.
 func startBridge(t *testing.T, webhookURL string, env ...string) *bridge {
 	t.Helper()
@@ -192,6 +193,7 @@ func startBridge(t *testing.T, webhookURL string, env ...string) *bridge {
 		"SHUTDOWN_TIMEOUT=5s",
 		"LOG_LEVEL=info",
 		"LOG_FORMAT=json",
+		"AUTH_CHECKS=false",
 	}, env...)
 	b.cmd.Stdout = b.output
 	b.cmd.Stderr = b.output

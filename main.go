@@ -79,6 +79,11 @@ func run(cfg *settings) error {
 
 	wc := cfg.webhook
 	wc.Metrics, wc.Version = webhook.NewMetrics(reg), version
+	trust, err := cfg.trust.stages(reg, "lmtp-webhook/"+version)
+	if err != nil {
+		return err
+	}
+	wc.Parse.Stages = append(wc.Parse.Stages, trust...)
 	client, err := webhook.New(wc)
 	if err != nil {
 		return err
@@ -118,7 +123,7 @@ func run(cfg *settings) error {
 		admin = serveAdmin(al, adminRouter(func() bool { return !srv.Draining() }, reg), log)
 	}
 	log.Info().Str("version", version).Str("webhook", cfg.redactedURL).Str("check", redact(cfg.checkURL)).
-		Str("routes", wc.Routes.String()).Bool("signed", wc.Secret != nil).Msg("started")
+		Str("routes", wc.Routes.String()).Bool("signed", wc.Secret != nil).Str("trust", cfg.trust.describe()).Msg("started")
 
 	select {
 	case err := <-served:

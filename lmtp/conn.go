@@ -73,11 +73,13 @@ type conn struct {
 	closeErr  error
 	closed    atomic.Bool
 
-	readLimits // deadlines, and the counts of junk and failed commands
-	dotFraming // the message after DATA, read by dotReader
+	readLimits     // deadlines, and the counts of junk and failed commands
+	dotFraming     // the message after DATA, read by dotReader
+	commandFraming // XFORWARD, answered here
 }
 
-// Read flushes the replies held back, then reads (see readRaw), failing
+// Read flushes the replies held back, then reads (see readRaw and
+// readCommands, which answers XFORWARD), failing
 // a line longer than the limit of the current mode. After DATA's 354 the
 // message is read by a dotReader instead; go-smtp is then given only the
 // end-of-data line (see finishDot).
@@ -87,8 +89,7 @@ func (c *conn) Read(b []byte) (int, error) {
 			return 0, err
 		}
 	}
-	n, err := c.readRaw(b)
-	n = c.cutAfterData(b[:n])
+	n, err := c.readCommands(b)
 	limit := int64(c.srv.cfg.MaxLineLength)
 	if c.inData.Load() {
 		limit = c.srv.cfg.MaxMessageBytes
@@ -191,14 +192,16 @@ type rewrite struct {
 }
 
 // replyRewrites lists the replies go-smtp does not let a server choose:
-// the LHLO reply names the client but not us; HELP is refused; a
+// the LHLO reply names the client but not us, and lacks XFORWARD (which
+// conn answers; it goes after PIPELINING); HELP is refused; a
 // malformed command word gets 501 where unknown commands get 500; and
 // SIZE shows the limit go-smtp was given, one byte over ours (see New).
 func replyRewrites(hostname string, maxBytes int64) []rewrite {
 	rs := []rewrite{
 		{from: []byte("250-Hello "), to: []byte("250-" + hostname + " Hello "), prefix: true},
+		{from: []byte("250-PIPELINING\r\n"), to: []byte("250-PIPELINING\r\n250-" + xforwardKeyword + "\r\n")},
 		{from: []byte("502 5.5.1 HELP command not implemented\r\n"),
-			to: []byte("214 2.0.0 " + hostname + " LMTP (RFC 2033): LHLO MAIL RCPT DATA BDAT RSET NOOP VRFY QUIT\r\n")},
+			to: []byte("214 2.0.0 " + hostname + " LMTP (RFC 2033): LHLO XFORWARD MAIL RCPT DATA BDAT RSET NOOP VRFY QUIT\r\n")},
 		{from: []byte("501 5.5.2 Bad command\r\n"), to: []byte("500 5.5.2 Syntax error, command unrecognized\r\n")},
 	}
 	if maxBytes > 0 {

@@ -89,7 +89,7 @@ func (c *conn) readDeadline(now time.Time) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	if !c.inData.Load() {
-		if c.lineLen == 0 {
+		if c.lineLen == 0 && len(c.cmdq) == 0 {
 			c.cmdDeadline = now.Add(timeout)
 		}
 		return c.cmdDeadline, false
@@ -145,11 +145,13 @@ func (c *conn) cutOff(text string) {
 }
 
 // Which replies count as a junk command: go-smtp answers these commands
-// with fixed texts (HELP after replyRewrites).
+// with fixed texts (HELP after replyRewrites), and conn answers XFORWARD,
+// which an MTA sends once or twice per message.
 var (
 	junkExact = [][]byte{
 		[]byte("250 2.0.0 I have successfully done nothing\r\n"), // NOOP
 		[]byte("250 2.0.0 Session reset\r\n"),                    // RSET
+		[]byte(xforwardOK),                                       // XFORWARD (conn's own reply)
 	}
 	junkPrefixes = [][]byte{
 		[]byte("252 "),       // VRFY

@@ -160,7 +160,7 @@ func TestJunkCommandLimit(t *testing.T) {
 		{"NOOP", "250 2.0.0 I have successfully done nothing"},
 		{"RSET", "250 2.0.0 Session reset"},
 		{"VRFY someone", "252 2.5.0 Cannot VRFY user, but will accept message"},
-		{"HELP", "214 2.0.0 bridge.test LMTP (RFC 2033): LHLO MAIL RCPT DATA BDAT RSET NOOP VRFY QUIT"},
+		{"HELP", "214 2.0.0 bridge.test LMTP (RFC 2033): LHLO XFORWARD MAIL RCPT DATA BDAT RSET NOOP VRFY QUIT"},
 		{"EXPN list", "502 5.5.1 EXPN command not implemented"},
 		{"FROB", "500 5.5.2 Syntax errors, FROB command unrecognized"},
 	}

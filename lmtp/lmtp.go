@@ -28,6 +28,9 @@ type Envelope struct {
 	Helo string
 	// RemoteAddr is the client's address, "ip:port" or a socket path.
 	RemoteAddr string
+	// Client is the original client, as the MTA described it with
+	// XFORWARD before this transaction; nil when it did not.
+	Client *Client
 }
 
 // Message is one message as received, with its envelope.

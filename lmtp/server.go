@@ -55,8 +55,8 @@ type Config struct {
 	// per second); negative means no floor. It applies only with a
 	// ReadTimeout.
 	MinDataRate int64
-	// MaxJunkCommands bounds the NOOP, RSET, VRFY, HELP, EXPN and unknown
-	// commands a client may send, and MaxFailedCommands the commands
+	// MaxJunkCommands bounds the NOOP, RSET, VRFY, HELP, EXPN, XFORWARD and
+	// unknown commands a client may send, and MaxFailedCommands the commands
 	// answered with 4xx or 5xx (replies to a message's recipients aside),
 	// between two messages received in full. Past either, the command is
 	// answered 421 4.7.0 and the connection is closed. Zero means

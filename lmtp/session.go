@@ -51,6 +51,7 @@ func (s *session) Reset() {
 	s.from, s.sizeHint = "", 0
 	s.rcpts, s.counts = nil, nil
 	s.conn.endData()
+	s.conn.forgetClient()
 	s.conn.busy.Store(false)
 }
 
@@ -151,6 +152,7 @@ func (s *session) LMTPData(r io.Reader, status smtp.StatusCollector) error {
 			Recipients: s.rcpts,
 			Helo:       s.helo,
 			RemoteAddr: s.conn.remote(),
+			Client:     s.conn.takeClient(),
 		},
 		Data:       data,
 		ReceivedAt: receivedAt,
@@ -174,7 +176,11 @@ func (s *session) LMTPData(r io.Reader, status smtp.StatusCollector) error {
 			status.SetStatus(rcpt, err)
 		}
 	})
-	s.log.Info().Str("from", s.from).Int("rcpts", len(s.rcpts)).Int("size", len(data)).
+	ev := s.log.Info()
+	if cl := msg.Client; cl != nil && cl.IP.IsValid() {
+		ev = ev.Str("client_ip", cl.IP.String()) // the original client, from XFORWARD
+	}
+	ev.Str("from", s.from).Int("rcpts", len(s.rcpts)).Int("size", len(data)).
 		Int64("delivered", tally[2].Load()).Int64("deferred", tally[4].Load()).Int64("rejected", tally[5].Load()).
 		Dur("read_ms", receivedAt.Sub(start)).Dur("duration_ms", time.Since(receivedAt)).Msg("message")
 	if len(data) >= memory.Large {

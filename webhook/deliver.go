@@ -26,6 +26,7 @@ func (c *Client) Deliver(ctx context.Context, msg *lmtp.Message, report func(int
 		Recipients: msg.Recipients,
 		Helo:       msg.Helo,
 		RemoteAddr: msg.RemoteAddr,
+		Client:     payloadClient(msg.Client),
 		Data:       msg.Data,
 		ReceivedAt: msg.ReceivedAt,
 	}, c.cfg.Parse)
@@ -149,4 +150,13 @@ func enhanced(ec smtp.EnhancedCode) string {
 		return ""
 	}
 	return fmt.Sprintf("%d.%d.%d", ec[0], ec[1], ec[2])
+}
+
+// payloadClient hands the payload what the MTA said about the original
+// client, in the payload's own terms.
+func payloadClient(c *lmtp.Client) *payload.Client {
+	if c == nil {
+		return nil
+	}
+	return &payload.Client{IP: c.IP, Port: c.Port, Name: c.Name, Helo: c.Helo, Proto: c.Proto, Ident: c.Ident}
 }

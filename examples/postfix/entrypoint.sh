@@ -1,6 +1,8 @@
 #!/bin/sh
 # Configure Postfix to relay every accepted message to lmtp-webhook over
-# LMTP, then run it in the foreground with its log on stdout.
+# LMTP, telling it the original client with XFORWARD (for
+# envelope.client, SPF and the spam scan), then run it in the foreground
+# with its log on stdout.
 set -eu
 
 : "${LMTP_DESTINATION:=inet:bridge:2424}"
@@ -26,6 +28,7 @@ postconf -e \
   "default_transport = lmtp:$LMTP_DESTINATION" \
   "lmtp_host_lookup = native" \
   "lmtp_data_done_timeout = $LMTP_DATA_DONE_TIMEOUT" \
+  "lmtp_send_xforward_command = yes" \
   "smtpd_peername_lookup = no" \
   "queue_run_delay = 10s" \
   "minimal_backoff_time = 10s" \

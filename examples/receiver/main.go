@@ -34,6 +34,10 @@
 // a person wrote. An application that answers mail answers none of
 // auto_reply, bounce, feedback_report and bulk, nor an empty from.
 //
+// with, before answer, the verdicts the payload carries: client=IP (from
+// XFORWARD), spf=, dkim= (each signature's result), dmarc= and
+// spam=score/threshold.
+//
 // A delivery already acknowledged (the MTA's redelivery of a message whose
 // first answer was lost) prints "duplicate id=..." instead and gets 200
 // again. Only acknowledged ids are remembered, the last 100000 of them, so
@@ -197,8 +201,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	line := fmt.Sprintf("delivery id=%s from=%q to=%q subject=%q size=%d attachments=%d inlines=%d errors=%d flags=%q answer=%q\n",
-		id, p.Envelope.From, p.Envelope.To, p.Subject, p.Envelope.Size, len(p.Attachments), len(p.Inlines), len(p.Errors), flags(p.Classification), rep.label)
+	line := fmt.Sprintf("delivery id=%s from=%q to=%q subject=%q size=%d attachments=%d inlines=%d errors=%d flags=%q%s answer=%q\n",
+		id, p.Envelope.From, p.Envelope.To, p.Subject, p.Envelope.Size, len(p.Attachments), len(p.Inlines), len(p.Errors), flags(p.Classification), verdicts(&p), rep.label)
 	if h.cfg.printJSON {
 		line += string(body) + "\n"
 	}

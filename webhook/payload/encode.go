@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -21,20 +22,43 @@ type Input struct {
 	Recipients []string
 	Helo       string
 	RemoteAddr string
+	// Client is the original client (XFORWARD); nil when the MTA did not
+	// say.
+	Client *Client
 	// Data is the message as received.
 	Data []byte
 	// ReceivedAt is the end of DATA.
 	ReceivedAt time.Time
 }
 
+// Client is the original SMTP client as the MTA described it (Postfix's
+// XFORWARD). It is the payload's own type, so that the payload knows
+// nothing of the protocol it was told in.
+type Client struct {
+	// IP is the client's address; the zero Addr when unknown.
+	IP netip.Addr
+	// Port is the client's TCP port; 0 when unknown.
+	Port int
+	// Name is the client's verified reverse name; empty when unknown.
+	Name string
+	// Helo is the name the client gave with HELO or EHLO.
+	Helo string
+	// Proto is the protocol it spoke, such as SMTP or ESMTP.
+	Proto string
+	// Ident is the MTA's queue id, for the scanner and logs; not in the
+	// payload.
+	Ident string
+}
+
 // sharedEnvelope is the part of wire.Envelope every recipient shares; it
 // is encoded once per message.
 type sharedEnvelope struct {
-	From       string   `json:"from"`
-	Recipients []string `json:"recipients"`
-	Helo       string   `json:"helo"`
-	RemoteAddr string   `json:"remote_addr"`
-	Size       int64    `json:"size"`
+	From       string       `json:"from"`
+	Recipients []string     `json:"recipients"`
+	Helo       string       `json:"helo"`
+	RemoteAddr string       `json:"remote_addr"`
+	Size       int64        `json:"size"`
+	Client     *wire.Client `json:"client"`
 }
 
 // Encoded is a message ready to be posted: the shared JSON is built once
@@ -78,6 +102,7 @@ func Encode(ctx context.Context, in *Input, opts Options) (*Encoded, error) {
 		Helo:       in.Helo,
 		RemoteAddr: in.RemoteAddr,
 		Size:       int64(len(in.Data)),
+		Client:     wireClient(in.Client),
 	}
 	if env.Recipients == nil {
 		env.Recipients = []string{}

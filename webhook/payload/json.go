@@ -150,7 +150,7 @@ func (w *jsonWriter) attachments(l []wire.Attachment) {
 // shared writes everything after a recipient's own fields: the rest of the
 // envelope, which it closes, then the message's fields and the payload's
 // closing brace.
-func (w *jsonWriter) shared(env *sharedEnvelope, m *wire.Message) {
+func (w *jsonWriter) shared(env *sharedEnvelope, m *wire.Message, v verdicts) {
 	w.raw(`"from":`)
 	w.str(env.From)
 	w.raw(`,"recipients":`)
@@ -161,6 +161,8 @@ func (w *jsonWriter) shared(env *sharedEnvelope, m *wire.Message) {
 	w.str(env.RemoteAddr)
 	w.raw(`,"size":`)
 	w.int(env.Size)
+	w.raw(`,"client":`)
+	w.client(env.Client)
 
 	w.raw(`},"received_at":`)
 	w.time(m.ReceivedAt)
@@ -217,6 +219,7 @@ func (w *jsonWriter) shared(env *sharedEnvelope, m *wire.Message) {
 		w.raw("}")
 	})
 	w.meaning(m)
+	w.verdicts(v)
 	if len(m.Raw) > 0 {
 		w.raw(`,"raw":`)
 		w.bytes(m.Raw)
@@ -227,13 +230,17 @@ func (w *jsonWriter) shared(env *sharedEnvelope, m *wire.Message) {
 // encodeShared returns the shared JSON of env and m in a buffer of exactly
 // its size.
 func encodeShared(env *sharedEnvelope, m *wire.Message) ([]byte, error) {
+	v, err := encodeVerdicts(m)
+	if err != nil {
+		return nil, err
+	}
 	w := jsonWriter{count: true}
-	w.shared(env, m)
+	w.shared(env, m, v)
 	if w.err != nil {
 		return nil, w.err
 	}
 	w = jsonWriter{buf: make([]byte, 0, w.n)}
-	w.shared(env, m)
+	w.shared(env, m, v)
 	return w.buf, w.err
 }
 

@@ -114,6 +114,18 @@ func TestEncodeEveryField(t *testing.T) {
 			v.SetInt(-1234567 * int64(n))
 		case reflect.Bool:
 			v.SetBool(true)
+		case reflect.Float64:
+			n++
+			v.SetFloat(-0.1 * float64(n))
+		case reflect.Map:
+			m := reflect.MakeMap(v.Type())
+			for range 2 {
+				k, e := reflect.New(v.Type().Key()).Elem(), reflect.New(v.Type().Elem()).Elem()
+				fill(k)
+				fill(e)
+				m.SetMapIndex(k, e)
+			}
+			v.Set(m)
 		case reflect.Pointer:
 			v.Set(reflect.New(v.Type().Elem()))
 			fill(v.Elem())

@@ -34,6 +34,22 @@ type Envelope struct {
 	RemoteAddr string   `json:"remote_addr"`
 	// Size is the message's size in bytes, as received.
 	Size int64 `json:"size"`
+	// Client is the original client, as the MTA described it with
+	// XFORWARD; null when it did not.
+	Client *Client `json:"client"`
+}
+
+// Client is the SMTP client the MTA received the message from (XFORWARD).
+// What the MTA did not know is empty (0 for Port).
+type Client struct {
+	IP   string `json:"ip"`
+	Port int    `json:"port"`
+	// Name is the client's verified reverse DNS name.
+	Name string `json:"name"`
+	// Helo is the name the client gave with HELO or EHLO.
+	Helo string `json:"helo"`
+	// Proto is the protocol it spoke, such as SMTP or ESMTP.
+	Proto string `json:"proto"`
 }
 
 // Message is the parsed message: the part of every payload that does not
@@ -63,6 +79,12 @@ type Message struct {
 	// Classification says whether the message comes from a robot
 	// (auto-reply, bounce, report, list or bulk mail).
 	Classification Classification `json:"classification"`
+	// Auth is the sender authentication (SPF, DKIM, DMARC, trusted
+	// upstream results); null when AUTH_CHECKS=false.
+	Auth *Auth `json:"auth"`
+	// Spam is the scanner's verdict; null without SPAM_URL or when the
+	// scan failed (an entry in Errors then says so).
+	Spam *Spam `json:"spam"`
 	// Raw is the message as received, when asked for or when it could
 	// not be parsed.
 	Raw []byte `json:"raw,omitempty"`
@@ -116,4 +138,7 @@ const (
 	ErrorMalformedAddr   = "Malformed Address"
 	ErrorHeadersTooLarge = "Headers Truncated"
 	ErrorTooComplex      = "MIME Too Complex"
+	// ErrorSpamScan: the scanner gave no verdict; the detail is the reason
+	// (timeout, unreachable, answer, too_large).
+	ErrorSpamScan = "Spam Scan Failed"
 )

@@ -34,13 +34,13 @@ func BenchmarkCheck(b *testing.B) {
 				warm.DMARC.Result != wire.AuthPass {
 				b.Fatalf("benchmark message does not pass: %+v %+v %+v", warm.SPF, warm.DKIM, warm.DMARC)
 			}
-			cold := srv.queries.Load()
+			cold := srv.Queries.Load()
 			b.SetBytes(int64(len(msg)))
 			b.ReportAllocs()
 			for b.Loop() {
 				c.Check(ctx, in)
 			}
-			if n := srv.queries.Load() - cold; n != 0 {
+			if n := srv.Queries.Load() - cold; n != 0 {
 				b.Errorf("warm checks sent %d queries", n)
 			}
 		})

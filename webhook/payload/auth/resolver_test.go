@@ -34,12 +34,12 @@ func TestWarmCacheNoNetwork(t *testing.T) {
 	msg := sign(t, message("Alice <alice@example.com>", body), "sel1", "example.com", "relaxed", "relaxed")
 	in := Input{Message: msg, MailFrom: "alice@example.com", HELO: "mail.example.com", ClientIP: allowed}
 	first := check(t, c, in)
-	cold := srv.queries.Load()
+	cold := srv.Queries.Load()
 	if cold == 0 {
 		t.Fatal("the first check asked the server nothing")
 	}
 	second := check(t, c, in)
-	if n := srv.queries.Load() - cold; n != 0 {
+	if n := srv.Queries.Load() - cold; n != 0 {
 		t.Errorf("warm check sent %d queries, want 0", n)
 	}
 	if first.DMARC.Result != wire.AuthPass || second.DMARC.Result != wire.AuthPass || second.DKIM[0].Result != wire.AuthPass {
@@ -70,12 +70,12 @@ func TestCacheTTL(t *testing.T) {
 	}
 	for i, s := range steps {
 		clock.add(s.advance)
-		before := srv.queries.Load()
+		before := srv.Queries.Load()
 		txts, err := c.dns.LookupTXT(ctx, s.name)
 		if strings.HasPrefix(s.name, "missing") != isNotFound(err) {
 			t.Fatalf("step %d: LookupTXT(%s) = %q, %v", i, s.name, txts, err)
 		}
-		if n := srv.queries.Load() - before; n != s.queries {
+		if n := srv.Queries.Load() - before; n != s.queries {
 			t.Errorf("step %d (%s after +%s): %d queries, want %d", i, s.name, s.advance, n, s.queries)
 		}
 	}
@@ -88,7 +88,7 @@ func TestCacheBounded(t *testing.T) {
 		zone = append(zone, txtRecord(fmt.Sprintf("d%d.example.", i), "v=spf1 -all"))
 	}
 	srv := startDNS(t, zone...)
-	c, err := New(Config{Resolver: srv.addr, CacheEntries: 3})
+	c, err := New(Config{Resolver: srv.Addr, CacheEntries: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,10 +101,10 @@ func TestCacheBounded(t *testing.T) {
 	if n := c.dns.cache.len(); n != 3 {
 		t.Errorf("cache holds %d answers, want 3", n)
 	}
-	before := srv.queries.Load()
+	before := srv.Queries.Load()
 	c.dns.LookupTXT(ctx, "d4.example") // recent: cached
 	c.dns.LookupTXT(ctx, "d0.example") // evicted: asked again
-	if n := srv.queries.Load() - before; n != 1 {
+	if n := srv.Queries.Load() - before; n != 1 {
 		t.Errorf("%d queries, want 1 (d0 evicted, d4 kept)", n)
 	}
 }
@@ -127,13 +127,13 @@ func TestServerFailure(t *testing.T) {
 	c := testChecker(t, srv, 5*time.Second)
 	msg := sign(t, message("Alice <alice@example.com>", body), "sel1", "example.com", "relaxed", "relaxed")
 	in := Input{Message: msg, MailFrom: "alice@example.com", HELO: "mail.example.com", ClientIP: allowed}
-	srv.fail.Store(true)
+	srv.Fail.Store(true)
 	got := check(t, c, in)
 	if got.SPF.Result != wire.AuthTempError || got.DKIM[0].Result != wire.AuthTempError || got.DMARC.Result != wire.AuthTempError {
 		t.Errorf("with SERVFAIL: spf %s, dkim %s, dmarc %s; want temperror for all",
 			got.SPF.Result, got.DKIM[0].Result, got.DMARC.Result)
 	}
-	srv.fail.Store(false)
+	srv.Fail.Store(false)
 	if got := check(t, c, in); got.SPF.Result != wire.AuthPass || got.DMARC.Result != wire.AuthPass {
 		t.Errorf("after recovery: spf %s, dmarc %s; want pass (failures must not be cached)", got.SPF.Result, got.DMARC.Result)
 	}
@@ -143,7 +143,7 @@ func TestServerFailure(t *testing.T) {
 // every check within the Timeout, not an error and not a hang.
 func TestDroppedQueries(t *testing.T) {
 	srv := startDNS(t, testZones(t)...)
-	srv.drop.Store(true)
+	srv.Drop.Store(true)
 	const timeout = 700 * time.Millisecond
 	c := testChecker(t, srv, timeout)
 	msg := sign(t, message("Alice <alice@example.com>", body), "sel1", "example.com", "relaxed", "relaxed")
@@ -160,7 +160,7 @@ func TestDroppedQueries(t *testing.T) {
 		got.DMARC.Result != wire.AuthTempError {
 		t.Errorf("spf %s, dkim %+v, dmarc %s; want temperror for all", got.SPF.Result, got.DKIM, got.DMARC.Result)
 	}
-	if srv.queries.Load() == 0 {
+	if srv.Queries.Load() == 0 {
 		t.Error("the server saw no query")
 	}
 }
@@ -185,7 +185,7 @@ func TestConcurrentChecks(t *testing.T) {
 		}
 	}
 	// SPF's TXT, the key, _dmarc: three questions, each asked once.
-	if q := srv.queries.Load(); q != 3 {
+	if q := srv.Queries.Load(); q != 3 {
 		t.Errorf("%d concurrent checks sent %d queries, want 3", n, q)
 	}
 }

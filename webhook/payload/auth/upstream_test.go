@@ -44,7 +44,7 @@ func TestUpstream(t *testing.T) {
 // TestUpstreamUntrusted: without a trusted authserv-id, no header counts.
 func TestUpstreamUntrusted(t *testing.T) {
 	srv := startDNS(t, testZones(t)...)
-	c, err := New(Config{Resolver: srv.addr})
+	c, err := New(Config{Resolver: srv.Addr})
 	if err != nil {
 		t.Fatal(err)
 	}

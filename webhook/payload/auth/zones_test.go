@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lmtp-webhook/lmtp-webhook/webhook/payload/auth/authtest"
 	"github.com/lmtp-webhook/lmtp-webhook/webhook/wire"
 )
 
@@ -19,7 +20,7 @@ import (
 // a:, reverse-resolving hosts (ptr) and whom example.com allows. Every domain has the key at selectors sel1 and sel2;
 // the selector "gone" has none.
 func testZones(t testing.TB) []string {
-	key := testKey(t).record
+	key := authtest.NewKey(t).Record
 	zones := []string{
 		txtRecord("example.com.", "v=spf1 ip4:127.0.0.2 -all"),
 		txtRecord("_dmarc.example.com.", "v=DMARC1; p=reject; rua=mailto:dmarc@example.com"),
@@ -53,7 +54,7 @@ func testZones(t testing.TB) []string {
 // testChecker returns a Checker asking srv, with a budget of timeout.
 func testChecker(t testing.TB, srv *testDNS, timeout time.Duration) *Checker {
 	t.Helper()
-	c, err := New(Config{Resolver: srv.addr, Timeout: timeout, TrustedAuthservID: "mx.trusted.example"})
+	c, err := New(Config{Resolver: srv.Addr, Timeout: timeout, TrustedAuthservID: "mx.trusted.example"})
 	if err != nil {
 		t.Fatal(err)
 	}
