@@ -16,6 +16,8 @@
 package webhook
 
 import (
+	"context"
+	"net"
 	"net/http"
 	"time"
 
@@ -56,6 +58,10 @@ type Config struct {
 	MaxConns int
 	// Transport replaces the HTTP transport, for tests.
 	Transport http.RoundTripper
+	// Dial, when set, opens the built-in transport's connections in place
+	// of a net.Dialer, MaxConns and timeouts still applying: tests count
+	// the sockets the client holds with it.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Metrics, when set, is updated with every delivery.
 	Metrics *Metrics
 	// Version goes into the User-Agent header; empty means "dev".
@@ -101,6 +107,9 @@ func New(cfg Config) (*Client, error) {
 		// write rather than in pieces of the default 4 KiB.
 		t.WriteBufferSize = 32 << 10
 		t.Proxy = http.ProxyFromEnvironment
+		if cfg.Dial != nil {
+			t.DialContext = cfg.Dial
+		}
 		c.transport = t
 		rt = t
 	}

@@ -4,15 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
-	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/rs/zerolog"
 
@@ -207,75 +202,4 @@ func TestHugeAnswerBodyIsNotRead(t *testing.T) {
 	if n := sent.Load(); n > 64<<20 {
 		t.Errorf("the bridge let the webhook send %d MiB", n>>20)
 	}
-}
-
-func TestConnectionsAreReusedAndCapped(t *testing.T) {
-	var open, peak, total atomic.Int64
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		time.Sleep(time.Millisecond)
-		w.WriteHeader(204)
-	}))
-	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		switch s {
-		case http.StateNew:
-			total.Add(1)
-			n := open.Add(1)
-			for {
-				p := peak.Load()
-				if n <= p || peak.CompareAndSwap(p, n) {
-					break
-				}
-			}
-		case http.StateClosed, http.StateHijacked:
-			open.Add(-1)
-		}
-	}
-	srv.Start()
-	t.Cleanup(srv.Close)
-
-	const maxConns = 8
-	addr := startBridge(t, srv.URL, func(c *webhook.Config, l *lmtp.Config) {
-		c.MaxConns = maxConns
-		l.MaxRecipients = 100
-	})
-	before := runtime.NumGoroutine()
-	var wg sync.WaitGroup
-	const sessions, perSession, rcpts = 4, 10, 25
-	for s := range sessions {
-		wg.Go(func() {
-			cl := lhlo(t, addr)
-			var list []string
-			for i := range rcpts {
-				list = append(list, fmt.Sprintf("s%d-r%d@x.test", s, i))
-			}
-			for range perSession {
-				for _, r := range cl.Send("a@x.test", list, simpleMessage) {
-					if !strings.HasPrefix(r, "250 ") {
-						t.Errorf("reply %q", r)
-						return
-					}
-				}
-			}
-			cl.Expect("221 ", "QUIT")
-		})
-	}
-	wg.Wait()
-	deliveries := sessions * perSession * rcpts
-	if p := peak.Load(); p > maxConns {
-		t.Errorf("%d connections open at once to the webhook, cap is %d", p, maxConns)
-	}
-	if n := total.Load(); n > 2*maxConns {
-		t.Errorf("%d connections opened for %d deliveries: not reused", n, deliveries)
-	}
-	// Nothing outlives the transactions: what remains is the kept-alive
-	// connections (two goroutines on the client side, one on the server).
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before+3*maxConns+4 {
-		if time.Now().After(deadline) {
-			t.Fatalf("goroutines: %d before, %d after %d deliveries", before, runtime.NumGoroutine(), deliveries)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Logf("%d deliveries over %d connections (peak %d open)", deliveries, total.Load(), peak.Load())
 }
