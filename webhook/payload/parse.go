@@ -29,6 +29,9 @@ var parserOptions = []enmime.Option{
 	enmime.SkipMalformedParts(true),
 	enmime.SetReadPartErrorPolicy(enmime.AllowCorruptTextPartErrorPolicy),
 	enmime.MaxStoredPartErrors(100),
+	// enmime's HTML-to-text goes through html.Parse, which is not linear
+	// in its input; htmlToText replaces it.
+	enmime.DisableTextConversion(true),
 }
 
 var (
@@ -90,6 +93,9 @@ func Parse(data []byte, receivedAt time.Time, opts Options) *wire.Message {
 	}
 	m.Text = env.Text
 	m.HTML = env.HTML
+	if m.Text == "" && m.HTML != "" {
+		m.Text = htmlToText(m.HTML)
+	}
 	for _, p := range env.Attachments {
 		m.Attachments = append(m.Attachments, attachment(p, opts))
 	}
