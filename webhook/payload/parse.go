@@ -23,6 +23,9 @@ type Options struct {
 	IncludeRaw bool
 	// Stages analyse each parsed message, in order, before it is encoded.
 	Stages []Stage
+	// ParseTimeout bounds the parse: past it the message is encoded raw,
+	// with a severe error (see parseWithin). Zero means no bound.
+	ParseTimeout time.Duration
 }
 
 var parserOptions = []enmime.Option{
@@ -127,14 +130,7 @@ func Parse(data []byte, receivedAt time.Time, opts Options) *wire.Message {
 func parseSafely(data []byte, receivedAt time.Time, opts Options) (m *wire.Message) {
 	defer func() {
 		if r := recover(); r != nil {
-			m = &wire.Message{
-				ReceivedAt: receivedAt.UTC(),
-				Headers:    []wire.Header{}, From: []wire.Address{}, Sender: []wire.Address{}, ReplyTo: []wire.Address{},
-				To: []wire.Address{}, Cc: []wire.Address{}, Bcc: []wire.Address{}, InReplyTo: []string{}, References: []string{},
-				Attachments: []wire.Attachment{}, Inlines: []wire.Attachment{},
-				Errors: []wire.ParseError{{Name: wire.ErrorUnparseable, Detail: fmt.Sprintf("internal error: %v", r), Severe: true}},
-				Raw:    data,
-			}
+			m = unparsed(data, receivedAt, wire.ErrorUnparseable, fmt.Sprintf("internal error: %v", r))
 		}
 	}()
 	return Parse(data, receivedAt, opts)

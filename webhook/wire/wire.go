@@ -103,4 +103,10 @@ const (
 	ErrorMalformedAddr   = "Malformed Address"
 	ErrorHeadersTooLarge = "Headers Truncated"
 	ErrorTooComplex      = "MIME Too Complex"
+	// ErrorParseTimeout: the parse did not end within PARSE_TIMEOUT; the
+	// message is in raw.
+	ErrorParseTimeout = "Parse Timeout"
+	// ErrorPayloadTooLarge: the JSON would have been larger than a fixed
+	// multiple of the message; the message is in raw instead.
+	ErrorPayloadTooLarge = "Payload Too Large"
 )
