@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -77,8 +78,10 @@ func run(cfg *settings) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	debug.SetMemoryLimit(cfg.limits.memoryLimit)
 	wc := cfg.webhook
 	wc.Metrics, wc.Version = webhook.NewMetrics(reg), version
+	wc.Parse.ParseTimeout = cfg.limits.parseTimeout
 	client, err := webhook.New(wc)
 	if err != nil {
 		return err
@@ -87,6 +90,7 @@ func run(cfg *settings) error {
 
 	lc := cfg.lmtp
 	lc.Deliverer, lc.Logger, lc.Metrics = client, log, lmtp.NewMetrics(reg)
+	lc.Budget = cfg.limits.budget
 	if cfg.checkURL != "" {
 		if lc.Checker, err = client.NewChecker(cfg.checkURL, cfg.checkTimeout); err != nil {
 			return err
