@@ -45,6 +45,29 @@ func sendTimed(t *testing.T, addr, msg string) (string, time.Duration) {
 	return reply, took
 }
 
+// repeated is head, then unit repeated up to about size bytes.
+func repeated(head, unit string, size int) string {
+	var b strings.Builder
+	b.Grow(size + len(unit))
+	b.WriteString(head)
+	for b.Len() < size {
+		b.WriteString(unit)
+	}
+	return b.String()
+}
+
+// deliverOne sends msg to one recipient, requires a 250, and returns the
+// one request the webhook got, checked against the schema.
+func deliverOne(t *testing.T, k *contract, rc *receiver, addr, msg string) request {
+	t.Helper()
+	if reply, _ := sendTimed(t, addr, msg); reply != "250 2.0.0 <r@x.test> delivered" {
+		t.Fatalf("reply %q", reply)
+	}
+	req := rc.Requests()[0]
+	k.validate(t, payloadSchema, req.Body)
+	return req
+}
+
 // foldedTo is a message whose To: field is size bytes of folded lines.
 func foldedTo(size int) string {
 	var b strings.Builder
@@ -76,12 +99,8 @@ func TestFoldedHeaderOfOneMiBIsAnsweredWithinASecond(t *testing.T) {
 func TestHTMLOnlyMessageOfSixMiBIsDeliveredPromptly(t *testing.T) {
 	rc := newReceiver(t, nil)
 	addr := bigBridge(t, rc.URL, slowdown*10*time.Second)
-	var b strings.Builder
-	b.WriteString("Subject: runs\r\nContent-Type: text/html; charset=utf-8\r\n\r\n")
-	for b.Len() < 6<<20 {
-		b.WriteString(strings.Repeat("a</x>", 200) + "\r\n")
-	}
-	reply, took := sendTimed(t, addr, b.String())
+	msg := repeated("Subject: runs\r\nContent-Type: text/html; charset=utf-8\r\n\r\n", strings.Repeat("a</x>", 200)+"\r\n", 6<<20)
+	reply, took := sendTimed(t, addr, msg)
 	if reply != "250 2.0.0 <r@x.test> delivered" {
 		t.Fatalf("reply %q", reply)
 	}
@@ -101,18 +120,8 @@ func TestParseOverItsTimeBudgetIsDeliveredRaw(t *testing.T) {
 	rc := newReceiver(t, nil)
 	// No parse of a 4 MiB message ends within a millisecond.
 	addr := bigBridge(t, rc.URL, time.Millisecond)
-	var b strings.Builder
-	b.WriteString("Subject: slow\r\nContent-Type: text/html\r\n\r\n")
-	for b.Len() < 4<<20 {
-		b.WriteString(strings.Repeat("<p><b>x", 100) + "\r\n")
-	}
-	msg := b.String()
-	if reply, _ := sendTimed(t, addr, msg); reply != "250 2.0.0 <r@x.test> delivered" {
-		t.Fatalf("reply %q", reply)
-	}
-	req := rc.Requests()[0]
-	k.validate(t, payloadSchema, req.Body)
-	p := req.Payload
+	msg := repeated("Subject: slow\r\nContent-Type: text/html\r\n\r\n", strings.Repeat("<p><b>x", 100)+"\r\n", 4<<20)
+	p := deliverOne(t, k, rc, addr, msg).Payload
 	if !bytes.Equal(p.Raw, []byte(msg)) || len(p.Errors) != 1 || p.Errors[0].Name != wire.ErrorParseTimeout || !p.Errors[0].Severe {
 		t.Errorf("raw %d bytes, errors %+v: want the message raw and a severe %q", len(p.Raw), p.Errors, wire.ErrorParseTimeout)
 	}
@@ -122,17 +131,9 @@ func TestJSONPastFourTimesTheMessageIsSentRaw(t *testing.T) {
 	k := openContract(t)
 	rc := newReceiver(t, nil)
 	addr := bigBridge(t, rc.URL, 0)
-	var b strings.Builder
-	b.WriteString("Subject: control\r\nMessage-ID: <ctl@x.test>\r\nContent-Type: text/plain\r\n\r\n")
-	for b.Len() < 1<<20 {
-		b.WriteString("\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\r\n")
-	}
-	msg := b.String()
-	if reply, _ := sendTimed(t, addr, msg); reply != "250 2.0.0 <r@x.test> delivered" {
-		t.Fatalf("reply %q", reply)
-	}
-	req := rc.Requests()[0]
-	k.validate(t, payloadSchema, req.Body)
+	msg := repeated("Subject: control\r\nMessage-ID: <ctl@x.test>\r\nContent-Type: text/plain\r\n\r\n",
+		"\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\r\n", 1<<20)
+	req := deliverOne(t, k, rc, addr, msg)
 	p := req.Payload
 	if limit := 4*len(msg) + 64<<10 + 1024; len(req.Body) > limit {
 		t.Errorf("body of %d bytes for a message of %d", len(req.Body), len(msg))

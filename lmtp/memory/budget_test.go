@@ -7,6 +7,16 @@ import (
 	"time"
 )
 
+// grown returns a new hold of b with n bytes.
+func grown(t *testing.T, b *Budget, n int64) *Hold {
+	t.Helper()
+	h := b.Hold()
+	if err := h.Grow(context.Background(), n); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
 func TestBudgetHoldsAndGivesBack(t *testing.T) {
 	b := NewBudget(100, 50*time.Millisecond)
 	ctx := context.Background()
@@ -53,10 +63,7 @@ func TestBudgetHoldsAndGivesBack(t *testing.T) {
 func TestBudgetWaiterGetsRoomWhenItIsGivenBack(t *testing.T) {
 	b := NewBudget(100, 10*time.Second)
 	ctx := context.Background()
-	a := b.Hold()
-	if err := a.Grow(ctx, 100); err != nil {
-		t.Fatal(err)
-	}
+	a := grown(t, b, 100)
 	got := make(chan error, 1)
 	go func() { got <- b.Hold().Grow(ctx, 70) }()
 	select {
@@ -80,10 +87,7 @@ func TestBudgetWaiterGetsRoomWhenItIsGivenBack(t *testing.T) {
 
 func TestBudgetSharedHoldGoesBackWithItsLastOwner(t *testing.T) {
 	b := NewBudget(100, time.Millisecond)
-	h := b.Hold()
-	if err := h.Grow(context.Background(), 80); err != nil {
-		t.Fatal(err)
-	}
+	h := grown(t, b, 80)
 	parse := h.Share()
 	h.Shrink(10) // the sharer may still use it all
 	h.Release()
@@ -98,10 +102,7 @@ func TestBudgetSharedHoldGoesBackWithItsLastOwner(t *testing.T) {
 
 func TestBudgetHoldNeverTakesMoreThanTheWholeBudget(t *testing.T) {
 	b := NewBudget(100, time.Millisecond)
-	h := b.Hold()
-	if err := h.Grow(context.Background(), 1000); err != nil {
-		t.Fatalf("a message larger than the budget must run alone, not never: %v", err)
-	}
+	h := grown(t, b, 1000) // a message larger than the budget runs alone, not never
 	if err := h.Grow(context.Background(), 10); err != nil || h.Held() != 100 {
 		t.Errorf("Grow past the whole budget: %v, hold %d", err, h.Held())
 	}
@@ -110,8 +111,7 @@ func TestBudgetHoldNeverTakesMoreThanTheWholeBudget(t *testing.T) {
 
 func TestBudgetEndsWithContext(t *testing.T) {
 	b := NewBudget(10, time.Minute)
-	full := b.Hold()
-	_ = full.Grow(context.Background(), 10)
+	grown(t, b, 10)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if err := b.Hold().Grow(ctx, 1); !errors.Is(err, context.Canceled) {
