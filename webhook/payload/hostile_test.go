@@ -1,15 +1,21 @@
 package payload
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lmtp-webhook/lmtp-webhook/lmtp/memory"
+	"github.com/lmtp-webhook/lmtp-webhook/webhook/wire"
 )
 
 // hostileShape builds a message of about size bytes whose shape has made
-// MIME or HTML parsers superlinear: what BenchmarkHostileParse measures
-// and TestHostileParseIsLinear bounds.
+// MIME or HTML parsers superlinear, or its JSON large: what
+// BenchmarkHostileParse measures and TestHostileShapesEncodeWithinTheCap
+// encodes.
 type hostileShape struct {
 	name  string
 	build func(size int) []byte
@@ -89,5 +95,47 @@ func BenchmarkHostileParse(b *testing.B) {
 				b.ReportMetric(perMiB, "ms/MiB")
 			})
 		}
+	}
+}
+
+// TestHostileShapesEncodeWithinTheCap encodes each hostile shape into a
+// valid document no larger than its cap, with the text of HTML-only mail
+// made from its HTML, and leaves the message's memory charge at what the
+// encoded message holds.
+func TestHostileShapesEncodeWithinTheCap(t *testing.T) {
+	for _, s := range hostileShapes {
+		t.Run(s.name, func(t *testing.T) {
+			data := s.build(256 << 10)
+			budget := memory.NewBudget(1<<30, time.Millisecond)
+			hold := budget.Hold()
+			defer hold.Release()
+			if err := hold.Grow(context.Background(), int64(cap(data))+Options{}.MemoryCost(int64(len(data)))); err != nil {
+				t.Fatal(err)
+			}
+			in := &Input{From: "a@x.test", Recipients: []string{"r@x.test"}, Data: data, ReceivedAt: time.Unix(1700000000, 0), Memory: hold}
+			enc, err := Encode(context.Background(), in, Options{ParseTimeout: time.Minute})
+			if err != nil {
+				t.Fatal(err)
+			}
+			limit := jsonFactor*len(data) + jsonSlack + 100
+			if n := len(enc.Shared()); n > limit {
+				t.Errorf("JSON of %d bytes for %d, over the cap of %d", n, len(data), limit)
+			}
+			if want := int64(cap(data) + len(enc.Shared())); hold.Held() != want {
+				t.Errorf("hold of %d after encoding, want the message and its JSON, %d", hold.Held(), want)
+			}
+			var p wire.Payload
+			body := append(enc.Prefix(enc.ID("r@x.test"), "r@x.test"), enc.Shared()...)
+			if err := json.Unmarshal(body, &p); err != nil {
+				t.Fatalf("decode: %v", err)
+			}
+			// A run of <p><b> is markup only: its text is empty.
+			if strings.HasPrefix(s.name, "html-") && (p.HTML == "" || (p.Text == "") != (s.name == "html-p-b")) {
+				t.Errorf("html of %d bytes, text of %d", len(p.HTML), len(p.Text))
+			}
+			if s.name == "control-chars" && (p.Raw == nil || p.Text != "" || p.Errors[0].Name != wire.ErrorPayloadTooLarge) {
+				t.Errorf("control characters: raw %d bytes, text of %d, errors %+v: want it raw", len(p.Raw), len(p.Text), p.Errors)
+			}
+		})
 	}
 }
