@@ -56,7 +56,7 @@ type env struct {
 	LMTPWriteTimeout    time.Duration `envconfig:"LMTP_WRITE_TIMEOUT" default:"1m" desc:"limit for writing each reply"`
 
 	AdminEnv
-	LimitsEnv
+	MemoryEnv
 	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"30s" desc:"drain time on SIGTERM"`
 	LogLevel        string        `envconfig:"LOG_LEVEL" default:"info" desc:"zerolog level: debug, info, warn, error"`
 	LogFormat       string        `envconfig:"LOG_FORMAT" default:"json" desc:"json or console"`
@@ -94,7 +94,7 @@ type settings struct {
 	logConsole   bool
 	// redactedURL is WEBHOOK_URL with its password hidden, for the log.
 	redactedURL string
-	limits      limitSettings
+	memory      memorySettings
 }
 
 // configError names the variable at fault; main prints it on one line and
@@ -128,10 +128,13 @@ func loadConfig() (*settings, error) {
 		return nil, err
 	}
 	s, err := e.settings()
-	if err == nil {
-		s.limits, err = e.LimitsEnv.limits()
+	if err != nil {
+		return nil, err
 	}
-	return s, err
+	if s.memory, err = e.MemoryEnv.memory(); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // missingRequired returns the first required variable of t that is not

@@ -17,7 +17,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -78,10 +77,9 @@ func run(cfg *settings) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	debug.SetMemoryLimit(cfg.limits.memoryLimit)
+	cfg.memory.applyTo(&cfg.webhook, &cfg.lmtp)
 	wc := cfg.webhook
 	wc.Metrics, wc.Version = webhook.NewMetrics(reg), version
-	wc.Parse.ParseTimeout = cfg.limits.parseTimeout
 	client, err := webhook.New(wc)
 	if err != nil {
 		return err
@@ -90,7 +88,6 @@ func run(cfg *settings) error {
 
 	lc := cfg.lmtp
 	lc.Deliverer, lc.Logger, lc.Metrics = client, log, lmtp.NewMetrics(reg)
-	lc.Budget = cfg.limits.budget
 	if cfg.checkURL != "" {
 		if lc.Checker, err = client.NewChecker(cfg.checkURL, cfg.checkTimeout); err != nil {
 			return err

@@ -4,17 +4,20 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/lmtp-webhook/lmtp-webhook/lmtp"
 	"github.com/lmtp-webhook/lmtp-webhook/lmtp/memory"
+	"github.com/lmtp-webhook/lmtp-webhook/webhook"
 )
 
-// LimitsEnv is the part of env that bounds what hostile mail can cost:
+// MemoryEnv is the part of env that bounds what hostile mail can cost:
 // the memory messages in flight may hold, and the time a parse may take.
 // It is exported only because envconfig reads exported fields only.
-type LimitsEnv struct {
+type MemoryEnv struct {
 	MemoryLimit  string        `envconfig:"MEMORY_LIMIT" desc:"what messages in flight may hold, bytes or with a KiB/MiB/GiB suffix; sets the Go runtime's soft limit too; default 75% of the cgroup's memory limit, or 1GiB without one"`
 	ParseTimeout time.Duration `envconfig:"PARSE_TIMEOUT" default:"10s" desc:"longest parse of one message; past it the message is posted raw with a severe error"`
 }
@@ -32,8 +35,8 @@ const (
 // cgroupFiles hold the container's memory limit: cgroup v2, then v1.
 var cgroupFiles = []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}
 
-// limitSettings are LimitsEnv's ready values.
-type limitSettings struct {
+// memorySettings are MemoryEnv's ready values.
+type memorySettings struct {
 	// memoryLimit is MEMORY_LIMIT in bytes: the budget's size and the
 	// runtime's soft limit.
 	memoryLimit  int64
@@ -41,20 +44,29 @@ type limitSettings struct {
 	parseTimeout time.Duration
 }
 
-// limits checks LimitsEnv and returns its ready values.
-func (e LimitsEnv) limits() (limitSettings, error) {
+// memory checks MemoryEnv and returns its ready values.
+func (e *MemoryEnv) memory() (memorySettings, error) {
 	if e.ParseTimeout <= 0 {
-		return limitSettings{}, &configError{"PARSE_TIMEOUT", fmt.Errorf("must be a positive duration, got %s", e.ParseTimeout)}
+		return memorySettings{}, &configError{"PARSE_TIMEOUT", fmt.Errorf("must be a positive duration, got %s", e.ParseTimeout)}
 	}
 	limit, err := memoryLimit(e.MemoryLimit, cgroupFiles)
 	if err != nil {
-		return limitSettings{}, &configError{"MEMORY_LIMIT", err}
+		return memorySettings{}, &configError{"MEMORY_LIMIT", err}
 	}
-	return limitSettings{
+	return memorySettings{
 		memoryLimit:  limit,
 		budget:       memory.NewBudget(limit, memory.DefaultWait),
 		parseTimeout: e.ParseTimeout,
 	}, nil
+}
+
+// applyTo sets the Go runtime's soft limit, and gives the budget to the
+// LMTP server, which charges messages to it, and the parse time budget to
+// the payload.
+func (m memorySettings) applyTo(w *webhook.Config, l *lmtp.Config) {
+	debug.SetMemoryLimit(m.memoryLimit)
+	w.Parse.ParseTimeout = m.parseTimeout
+	l.Budget = m.budget
 }
 
 // memoryLimit reads MEMORY_LIMIT, or makes its default from the first of
