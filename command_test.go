@@ -51,6 +51,9 @@ func TestConfigurationErrorsExit2(t *testing.T) {
 		{[]string{"WEBHOOK_URL=http://x", "SHUTDOWN_TIMEOUT=0s"}, 2, "SHUTDOWN_TIMEOUT: must be a positive duration"},
 		{[]string{"WEBHOOK_URL=http://x", "LMTP_LISTEN=garbage"}, 2, "LMTP_LISTEN: want host:port"},
 		{[]string{"WEBHOOK_URL=http://x", "HTTP_LISTEN=garbage"}, 2, "HTTP_LISTEN: want host:port"},
+		{[]string{"WEBHOOK_URL=http://x", "MEMORY_LIMIT=lots"}, 2, "MEMORY_LIMIT: want bytes"},
+		{[]string{"WEBHOOK_URL=http://x", "MEMORY_LIMIT=1MiB"}, 2, "MEMORY_LIMIT: must be at least 32MiB"},
+		{[]string{"WEBHOOK_URL=http://x", "PARSE_TIMEOUT=0s"}, 2, "PARSE_TIMEOUT: must be a positive duration"},
 		// A port in use is not a configuration error but a start failure.
 		{[]string{"WEBHOOK_URL=http://x", "LMTP_LISTEN=" + busy.Addr().String(), "HTTP_LISTEN="}, 1, "address already in use"},
 	}
@@ -86,6 +89,7 @@ func TestHelpPrintsTheConfigurationTable(t *testing.T) {
 		"RETRY_MAX_ELAPSED", "WEBHOOK_ROUTES", "CHECK_URL", "CHECK_TIMEOUT", "LMTP_LISTEN", "LMTP_HOSTNAME",
 		"LMTP_DOMAINS", "LMTP_MAX_MESSAGE_BYTES", "LMTP_MAX_RECIPIENTS", "LMTP_MAX_CONNECTIONS",
 		"LMTP_READ_TIMEOUT", "LMTP_WRITE_TIMEOUT", "HTTP_LISTEN", "SHUTDOWN_TIMEOUT", "LOG_LEVEL", "LOG_FORMAT",
+		"MEMORY_LIMIT", "PARSE_TIMEOUT",
 	} {
 		if !regexp.MustCompile(`(?m)^` + name + `\s`).Match(out) {
 			t.Errorf("-h does not list %s", name)

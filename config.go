@@ -57,6 +57,7 @@ type env struct {
 	AdminEnv
 	LMTPLimitsEnv
 	TrustEnv
+	MemoryEnv
 	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"30s" desc:"drain time on SIGTERM"`
 	LogLevel        string        `envconfig:"LOG_LEVEL" default:"info" desc:"zerolog level: debug, info, warn, error"`
 	LogFormat       string        `envconfig:"LOG_FORMAT" default:"json" desc:"json or console"`
@@ -97,6 +98,7 @@ type settings struct {
 	trust        trustSettings
 	// redactedURL is WEBHOOK_URL without credentials or query, for the log.
 	redactedURL string
+	memory      memorySettings
 }
 
 // configError names the variable at fault; main prints it on one line and
@@ -137,6 +139,9 @@ func loadConfig() (*settings, error) {
 		return nil, err
 	}
 	if s.trust, err = e.TrustEnv.trust(e.LMTPMaxMessageBytes); err != nil {
+		return nil, err
+	}
+	if s.memory, err = e.MemoryEnv.memory(); err != nil {
 		return nil, err
 	}
 	return s, nil

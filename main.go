@@ -77,6 +77,7 @@ func run(cfg *settings) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	cfg.memory.applyTo(&cfg.webhook, &cfg.lmtp)
 	wc := cfg.webhook
 	wc.Metrics, wc.Version = webhook.NewMetrics(reg), version
 	trust, err := cfg.trust.stages(reg, "lmtp-webhook/"+version)

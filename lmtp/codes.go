@@ -27,6 +27,7 @@ const (
 	SeAddr1UnknownDestMailbox1 Se = 1<<8 | 1 // X.1.1 bad destination mailbox address
 	SeAddr1UnknownSystem2      Se = 1<<8 | 2 // X.1.2 bad destination system address
 	SeSys3Other0               Se = 3<<8 | 0 // X.3.0 other or undefined mail system status
+	SeSys3MailSysFull1         Se = 3<<8 | 1 // X.3.1 mail system full (insufficient system resources)
 	SeSys3NotAccepting2        Se = 3<<8 | 2 // X.3.2 system not accepting network messages
 	SeSys3MsgLimitExceeded4    Se = 3<<8 | 4 // X.3.4 message too big for system
 	SeNet4NoAnswer1            Se = 4<<8 | 1 // X.4.1 no answer from host

@@ -33,7 +33,14 @@ var chunkPool = sync.Pool{New: func() any { b := make([]byte, firstChunk); retur
 // So a message is held once, plus its chunks while it arrives, never in
 // a doubling buffer that keeps up to half its capacity unused and
 // allocates three times the message in all.
-func readMessage(r io.Reader, hint, limit int64) ([]byte, error) {
+//
+// charge, when not nil, is told of each allocation before it is made:
+// alloc bytes, of which msg may hold message bytes not yet charged (the
+// final copy holds none). An error from it ends the read.
+func readMessage(r io.Reader, hint, limit int64, charge func(alloc, msg int64) error) ([]byte, error) {
+	if charge == nil {
+		charge = func(int64, int64) error { return nil }
+	}
 	pooled := chunkPool.Get().(*[]byte)
 	defer chunkPool.Put(pooled)
 	n, eof, err := fill(r, *pooled)
@@ -41,6 +48,9 @@ func readMessage(r io.Reader, hint, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	if eof {
+		if err := charge(int64(n), int64(n)); err != nil {
+			return nil, err
+		}
 		data := make([]byte, n)
 		copy(data, *pooled)
 		return data, nil
@@ -53,6 +63,9 @@ func readMessage(r io.Reader, hint, limit int64) ([]byte, error) {
 		if limit > 0 {
 			size = min(size, limit+1)
 		}
+	}
+	if err := charge(size, size); err != nil {
+		return nil, err
 	}
 	last := append(make([]byte, 0, size), (*pooled)[:n]...)
 	var chunks [][]byte
@@ -73,6 +86,9 @@ func readMessage(r io.Reader, hint, limit int64) ([]byte, error) {
 			if limit > 0 {
 				grow = max(min(grow, limit-total+1), 1)
 			}
+			if err := charge(grow, grow); err != nil {
+				return nil, err
+			}
 			last = append(make([]byte, 0, grow), next[0])
 			total++
 			if eof {
@@ -91,6 +107,9 @@ func readMessage(r io.Reader, hint, limit int64) ([]byte, error) {
 	}
 	if len(chunks) == 0 {
 		return last, nil
+	}
+	if err := charge(total, 0); err != nil {
+		return nil, err
 	}
 	data := make([]byte, 0, total)
 	for _, c := range chunks {

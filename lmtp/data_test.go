@@ -35,7 +35,7 @@ func TestReadMessage(t *testing.T) {
 				if rname == "one byte" && size > maxChunk {
 					continue
 				}
-				got, err := readMessage(reader(), hint, 0)
+				got, err := readMessage(reader(), hint, 0, nil)
 				if err != nil {
 					t.Fatalf("%d bytes, %s, %s: %v", size, hname, rname, err)
 				}
@@ -55,7 +55,7 @@ func TestReadMessage(t *testing.T) {
 func TestReadMessageLimitAndErrors(t *testing.T) {
 	// A lying SIZE does not make the buffer larger than the limit allows.
 	msg := bytes.Repeat([]byte("x"), 100_000)
-	got, err := readMessage(bytes.NewReader(msg), 1<<30, 200_000)
+	got, err := readMessage(bytes.NewReader(msg), 1<<30, 200_000, nil)
 	if err != nil || !bytes.Equal(got, msg) {
 		t.Fatalf("got %d bytes, %v", len(got), err)
 	}
@@ -67,7 +67,7 @@ func TestReadMessageLimitAndErrors(t *testing.T) {
 	broken := errors.New("connection reset")
 	for _, at := range []int{10, firstChunk + 10, 5 * maxChunk / 2} {
 		r := io.MultiReader(bytes.NewReader(make([]byte, at)), iotest.ErrReader(broken))
-		if _, err := readMessage(r, 0, 0); !errors.Is(err, broken) {
+		if _, err := readMessage(r, 0, 0, nil); !errors.Is(err, broken) {
 			t.Errorf("error after %d bytes: got %v", at, err)
 		}
 	}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+
+	"github.com/lmtp-webhook/lmtp-webhook/lmtp/memory"
 )
 
 // DefaultSocketMode is the permission of a Unix socket when Config gives
@@ -40,6 +42,11 @@ type Message struct {
 	Data []byte
 	// ReceivedAt is the end of DATA; delivery budgets count from it.
 	ReceivedAt time.Time
+	// Memory is the message's share of Config.Budget, nil without one.
+	// The Deliverer may shrink it once it knows what the message really
+	// costs, and share it with work that outlives Deliver; the server
+	// releases its own share when the transaction ends.
+	Memory *memory.Hold
 }
 
 // Deliverer hands a received message to its destination. It is the seam
@@ -53,6 +60,16 @@ type Deliverer interface {
 	// been reported; when ctx ends, deliveries still running are given up
 	// with a 4xx reply.
 	Deliver(ctx context.Context, msg *Message, report func(rcpt int, reply *smtp.SMTPError))
+}
+
+// MemoryCoster is a Deliverer that says how much memory delivering a
+// message may cost it. With Config.Budget, the server reserves that
+// along with the message's bytes as they arrive, so that a message never
+// waits for memory once received.
+type MemoryCoster interface {
+	// MemoryCost returns the most memory that delivering a message of
+	// size bytes holds at once, the bytes themselves aside.
+	MemoryCost(size int64) int64
 }
 
 // CheckRequest describes one MAIL or RCPT command for a Checker.

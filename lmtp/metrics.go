@@ -17,6 +17,7 @@ type Metrics struct {
 	messages      prometheus.Counter
 	messageBytes  prometheus.Counter
 	replyDuration prometheus.Histogram
+	noMemoryTotal prometheus.Counter
 }
 
 // NewMetrics registers the LMTP metrics with reg.
@@ -55,12 +56,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Time from the end of DATA to a recipient's reply being known.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120},
 		}),
+		noMemoryTotal: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "lmtp_webhook_messages_deferred_memory_total",
+			Help: "Messages answered 451 4.3.1 because they did not fit MEMORY_LIMIT in time.",
+		}),
 	}
 	for _, reason := range []string{"timeout", "slow_data", "junk_commands", "failed_commands"} {
 		m.connsCut.WithLabelValues(reason) // shown from the start, at zero
 	}
 	reg.MustRegister(m.connsOpen, m.connsTotal, m.connsRejected, m.connsDenied, m.connsCut,
-		m.messages, m.messageBytes, m.replyDuration)
+		m.messages, m.messageBytes, m.replyDuration, m.noMemoryTotal)
 	return m
 }
 
@@ -105,5 +110,11 @@ func (m *Metrics) received(size int) {
 func (m *Metrics) replied(d time.Duration) {
 	if m != nil {
 		m.replyDuration.Observe(d.Seconds())
+	}
+}
+
+func (m *Metrics) noMemory() {
+	if m != nil {
+		m.noMemoryTotal.Inc()
 	}
 }

@@ -15,6 +15,8 @@ import (
 
 	"github.com/emersion/go-smtp"
 	"github.com/rs/zerolog"
+
+	"github.com/lmtp-webhook/lmtp-webhook/lmtp/memory"
 )
 
 // Config holds the server's limits and collaborators. Zero limits mean no
@@ -67,6 +69,12 @@ type Config struct {
 	// get 554 5.7.1 at the greeting and are closed. Empty allows any. It
 	// does not apply to a Unix socket, whose file mode decides.
 	Allow []netip.Prefix
+	// Budget, when set, bounds the memory messages in flight hold: a
+	// message is charged for its bytes as they arrive and, when the
+	// Deliverer is a MemoryCoster, for what delivering them costs. One
+	// that does not fit within the budget's wait gets 451 4.3.1 for every
+	// recipient; it is held until its transaction ends.
+	Budget *memory.Budget
 
 	// Deliverer receives every message.
 	Deliverer Deliverer

@@ -130,7 +130,16 @@ func (s *session) LMTPData(r io.Reader, status smtp.StatusCollector) error {
 		r = d // go-smtp's own reader mistakes the end of data (see dotReader)
 	}
 	start := time.Now()
-	data, err := s.readData(r)
+	hold := s.srv.cfg.Budget.Hold()
+	defer hold.Release()
+	data, err := s.readData(r, newMeter(s.ctx(), hold, s.srv.cfg.Deliverer))
+	if errors.Is(err, memory.ErrNoRoom) {
+		_, _ = io.Copy(io.Discard, r) // the whole message is read before the replies
+		s.log.Warn().Str("from", s.from).Int("rcpts", len(s.rcpts)).Int64("memory_limit", s.srv.cfg.Budget.Limit()).
+			Int64("memory_held", s.srv.cfg.Budget.Held()).Msg("message deferred: memory budget exhausted")
+		s.srv.cfg.Metrics.noMemory()
+		return errNoMemory
+	}
 	if err != nil {
 		var se *smtp.SMTPError
 		if errors.As(err, &se) {
@@ -156,6 +165,7 @@ func (s *session) LMTPData(r io.Reader, status smtp.StatusCollector) error {
 		},
 		Data:       data,
 		ReceivedAt: receivedAt,
+		Memory:     hold,
 	}
 	var tally [6]atomic.Int64 // replies by class; report runs concurrently
 	ctx := s.ctx()
@@ -194,16 +204,20 @@ func (s *session) LMTPData(r io.Reader, status smtp.StatusCollector) error {
 
 // readData reads the whole message: it is parsed and signed as a whole,
 // and bounded by MaxMessageBytes. It is held once, in a slice of about
-// its size (see readMessage).
-func (s *session) readData(r io.Reader) ([]byte, error) {
+// its size (see readMessage), charged to the memory budget by m as it
+// grows.
+func (s *session) readData(r io.Reader, m *meter) ([]byte, error) {
 	limit := s.srv.cfg.MaxMessageBytes
 	hint := s.sizeHint
 	if limit > 0 && hint > limit {
 		hint = limit
 	}
-	data, err := readMessage(r, hint, limit)
+	data, err := readMessage(r, hint, limit, m.charge)
 	if err == nil && limit > 0 && int64(len(data)) > limit {
 		err = smtp.ErrDataTooLarge
+	}
+	if err == nil {
+		m.settle(data)
 	}
 	return data, err
 }

@@ -78,7 +78,10 @@ type Client struct {
 	userAgent string
 }
 
-var _ lmtp.Deliverer = (*Client)(nil)
+var (
+	_ lmtp.Deliverer    = (*Client)(nil)
+	_ lmtp.MemoryCoster = (*Client)(nil)
+)
 
 // New checks cfg and builds a Client.
 func New(cfg Config) (*Client, error) {

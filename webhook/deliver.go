@@ -29,6 +29,7 @@ func (c *Client) Deliver(ctx context.Context, msg *lmtp.Message, report func(int
 		Client:     payloadClient(msg.Client),
 		Data:       msg.Data,
 		ReceivedAt: msg.ReceivedAt,
+		Memory:     msg.Memory,
 	}, c.cfg.Parse)
 	if err != nil {
 		// Encoding plain Go values cannot fail; if it does, defer the
@@ -67,6 +68,11 @@ func (c *Client) Deliver(ctx context.Context, msg *lmtp.Message, report func(int
 	}
 	wg.Wait()
 }
+
+// MemoryCost implements lmtp.MemoryCoster: what the payload of a message
+// of size bytes may hold. The request bodies are streamed from the one
+// encoded document, whatever the number of recipients.
+func (c *Client) MemoryCost(size int64) int64 { return c.cfg.Parse.MemoryCost(size) }
 
 // decide answers every recipient with a stage's refusal or deferral; no
 // webhook is called.

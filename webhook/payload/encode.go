@@ -29,6 +29,10 @@ type Input struct {
 	Data []byte
 	// ReceivedAt is the end of DATA.
 	ReceivedAt time.Time
+	// Memory is the message's share of the memory budget, nil without
+	// one. Encode shrinks it to what the encoded message holds, and shares
+	// it with a parse it gives up on (see parseWithin).
+	Memory *memory.Hold
 }
 
 // Client is the original SMTP client as the MTA described it (Postfix's
@@ -89,7 +93,7 @@ func Encode(ctx context.Context, in *Input, opts Options) (*Encoded, error) {
 		finishes[i] = s.Start(ctx, in)
 	}
 	opts.envelopeFrom = in.From
-	m := parseSafely(in.Data, in.ReceivedAt.Truncate(time.Millisecond), opts)
+	m := parseWithin(ctx, in, in.ReceivedAt.Truncate(time.Millisecond), opts)
 	var decision Decision
 	for _, finish := range finishes {
 		if d := finish(ctx, m); d.stronger(decision) {
@@ -112,10 +116,12 @@ func Encode(ctx context.Context, in *Input, opts Options) (*Encoded, error) {
 		// buffer, about as large as the message, is taken.
 		memory.Release()
 	}
-	shared, err := encodeShared(&env, m)
+	shared, err := encodeCapped(&env, m, in.Data)
 	if err != nil {
 		return nil, fmt.Errorf("payload: encode message: %w", err)
 	}
+	// From here the message holds its bytes and its JSON.
+	in.Memory.Shrink(int64(cap(in.Data)) + int64(len(shared)))
 	return &Encoded{
 		sum:       sha256.Sum256(in.Data),
 		shared:    shared,

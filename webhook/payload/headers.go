@@ -23,9 +23,19 @@ type rawHeader struct {
 // scanHeaders reads the header fields of data in order, unfolded, with
 // values as written. It is lenient as MTAs are: a line without a colon
 // continues the previous field, an mbox "From " line is skipped, and both
-// CRLF and bare LF end lines.
+// CRLF and bare LF end lines. A field's lines are gathered in one buffer
+// and made a string once, so its time is linear in the header's size
+// however many continuation lines a field has.
 func scanHeaders(data []byte) (fields []rawHeader, truncated bool) {
 	size := 0
+	var value []byte // the value of the last field, while it may go on
+	open := false
+	end := func() {
+		if open {
+			fields[len(fields)-1].value = string(value)
+			open = false
+		}
+	}
 	rest := data
 	for len(rest) > 0 {
 		line := rest
@@ -40,24 +50,26 @@ func scanHeaders(data []byte) (fields []rawHeader, truncated bool) {
 		}
 		size += len(line)
 		if size > maxHeaderBytes || len(fields) > maxHeaderFields {
+			end()
 			return fields, true
 		}
-		if line[0] == ' ' || line[0] == '\t' {
-			if n := len(fields); n > 0 {
-				fields[n-1].value += " " + string(bytes.TrimSpace(line))
-			}
-			continue
-		}
 		colon := bytes.IndexByte(line, ':')
-		if colon <= 0 {
-			if n := len(fields); n > 0 && !bytes.HasPrefix(line, []byte("From ")) {
-				fields[n-1].value += " " + string(bytes.TrimSpace(line))
+		continued := line[0] == ' ' || line[0] == '\t' || (colon <= 0 && !bytes.HasPrefix(line, []byte("From ")))
+		if continued {
+			if open {
+				value = append(append(value, ' '), bytes.TrimSpace(line)...)
 			}
 			continue
 		}
+		if colon <= 0 {
+			continue // an mbox "From " line
+		}
+		end()
 		name := string(bytes.TrimSpace(line[:colon]))
-		fields = append(fields, rawHeader{name: toUTF8(name), value: string(bytes.TrimSpace(line[colon+1:]))})
+		fields = append(fields, rawHeader{name: toUTF8(name)})
+		value, open = append(value[:0], bytes.TrimSpace(line[colon+1:])...), true
 	}
+	end()
 	return fields, false
 }
 

@@ -230,16 +230,32 @@ func (w *jsonWriter) shared(env *sharedEnvelope, m *wire.Message, v verdicts) {
 // encodeShared returns the shared JSON of env and m in a buffer of exactly
 // its size.
 func encodeShared(env *sharedEnvelope, m *wire.Message) ([]byte, error) {
+	n, err := sharedLen(env, m)
+	if err != nil {
+		return nil, err
+	}
+	return encodeSharedLen(env, m, n)
+}
+
+// sharedLen is the length of the shared JSON of env and m, counted
+// without writing anything.
+func sharedLen(env *sharedEnvelope, m *wire.Message) (int, error) {
+	v, err := encodeVerdicts(m)
+	if err != nil {
+		return 0, err
+	}
+	w := jsonWriter{count: true}
+	w.shared(env, m, v)
+	return w.n, w.err
+}
+
+// encodeSharedLen is encodeShared once the length n is known.
+func encodeSharedLen(env *sharedEnvelope, m *wire.Message, n int) ([]byte, error) {
 	v, err := encodeVerdicts(m)
 	if err != nil {
 		return nil, err
 	}
-	w := jsonWriter{count: true}
-	w.shared(env, m, v)
-	if w.err != nil {
-		return nil, w.err
-	}
-	w = jsonWriter{buf: make([]byte, 0, w.n)}
+	w := jsonWriter{buf: make([]byte, 0, n)}
 	w.shared(env, m, v)
 	return w.buf, w.err
 }

@@ -26,12 +26,18 @@ type Options struct {
 	// envelopeFrom is the message's MAIL FROM, which Encode sets for the
 	// classification; "" (the null sender) when Parse is called alone.
 	envelopeFrom string
+	// ParseTimeout bounds the parse: past it the message is encoded raw,
+	// with a severe error (see parseWithin). Zero means no bound.
+	ParseTimeout time.Duration
 }
 
 var parserOptions = []enmime.Option{
 	enmime.SkipMalformedParts(true),
 	enmime.SetReadPartErrorPolicy(enmime.AllowCorruptTextPartErrorPolicy),
 	enmime.MaxStoredPartErrors(100),
+	// enmime's HTML-to-text goes through html.Parse, which is not linear
+	// in its input; htmlToText replaces it.
+	enmime.DisableTextConversion(true),
 }
 
 var (
@@ -95,6 +101,9 @@ func Parse(data []byte, receivedAt time.Time, opts Options) *wire.Message {
 	}
 	m.Text = env.Text
 	m.HTML = env.HTML
+	if m.Text == "" && m.HTML != "" {
+		m.Text = htmlToText(m.HTML)
+	}
 	for _, p := range env.Attachments {
 		m.Attachments = append(m.Attachments, attachment(p, opts))
 	}
@@ -126,14 +135,7 @@ func Parse(data []byte, receivedAt time.Time, opts Options) *wire.Message {
 func parseSafely(data []byte, receivedAt time.Time, opts Options) (m *wire.Message) {
 	defer func() {
 		if r := recover(); r != nil {
-			m = &wire.Message{
-				ReceivedAt: receivedAt.UTC(),
-				Headers:    []wire.Header{}, From: []wire.Address{}, Sender: []wire.Address{}, ReplyTo: []wire.Address{},
-				To: []wire.Address{}, Cc: []wire.Address{}, Bcc: []wire.Address{}, InReplyTo: []string{}, References: []string{},
-				Attachments: []wire.Attachment{}, Inlines: []wire.Attachment{},
-				Errors: []wire.ParseError{{Name: wire.ErrorUnparseable, Detail: fmt.Sprintf("internal error: %v", r), Severe: true}},
-				Raw:    data,
-			}
+			m = unparsed(data, receivedAt, wire.ErrorUnparseable, fmt.Sprintf("internal error: %v", r))
 		}
 	}()
 	return Parse(data, receivedAt, opts)

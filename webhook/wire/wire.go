@@ -141,4 +141,10 @@ const (
 	// ErrorSpamScan: the scanner gave no verdict; the detail is the reason
 	// (timeout, unreachable, answer, too_large).
 	ErrorSpamScan = "Spam Scan Failed"
+	// ErrorParseTimeout: the parse did not end within PARSE_TIMEOUT; the
+	// message is in raw.
+	ErrorParseTimeout = "Parse Timeout"
+	// ErrorPayloadTooLarge: the JSON would have been larger than a fixed
+	// multiple of the message; the message is in raw instead.
+	ErrorPayloadTooLarge = "Payload Too Large"
 )

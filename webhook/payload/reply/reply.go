@@ -18,8 +18,8 @@ const lookAround = 6
 
 // Parse returns the new text of a reply. text is the message's own
 // text/plain body and html its text/html body; html is read only when text
-// is empty, so pass "" for a message without a text/plain part (enmime
-// fills Envelope.Text from the HTML then, which loses the quote
+// is empty, so pass "" for a message without a text/plain part (the
+// payload's text is then made from the HTML, which loses the quote
 // containers). When nothing is recognised, Text equals text (or the HTML
 // converted to text).
 func Parse(text, html string) wire.Reply {
