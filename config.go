@@ -56,6 +56,7 @@ type env struct {
 	LMTPWriteTimeout    time.Duration `envconfig:"LMTP_WRITE_TIMEOUT" default:"1m" desc:"limit for writing each reply"`
 
 	AdminEnv
+	StorageEnv
 	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"30s" desc:"drain time on SIGTERM"`
 	LogLevel        string        `envconfig:"LOG_LEVEL" default:"info" desc:"zerolog level: debug, info, warn, error"`
 	LogFormat       string        `envconfig:"LOG_FORMAT" default:"json" desc:"json or console"`
@@ -93,6 +94,8 @@ type settings struct {
 	logConsole   bool
 	// redactedURL is WEBHOOK_URL with its password hidden, for the log.
 	redactedURL string
+	// storage is nil when STORAGE_URL is empty.
+	storage *storageSettings
 }
 
 // configError names the variable at fault; main prints it on one line and
@@ -125,7 +128,14 @@ func loadConfig() (*settings, error) {
 	if err := e.check(); err != nil {
 		return nil, err
 	}
-	return e.settings()
+	s, err := e.settings()
+	if err == nil {
+		s.storage, err = e.StorageEnv.storage()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // missingRequired returns the first required variable of t that is not
