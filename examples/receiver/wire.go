@@ -11,6 +11,8 @@ type (
 	payload = wire.Payload
 	// answer is the JSON object that chooses the recipient's LMTP reply.
 	answer = wire.Answer
+	// wireAttachment is one attachment or inline of a payload.
+	wireAttachment = wire.Attachment
 )
 
 // parseSecret decodes WEBHOOK_SECRET exactly as the bridge does.
