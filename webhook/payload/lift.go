@@ -39,8 +39,8 @@ func liftLargeParts(data []byte) ([]byte, []lifted) {
 	}
 	var spans [][2]int
 	var parts []lifted
-	leafBodies(data, func(ctype, cte string, start, end int) {
-		if end-start < minLiftedBody || !strings.EqualFold(strings.TrimSpace(cte), "base64") || !liftable(ctype) {
+	walkMIME(data, mimeVisitor{body: func(ctype, cte []byte, start, end int) {
+		if end-start < minLiftedBody || !strings.EqualFold(string(bytes.TrimSpace(cte)), "base64") || !liftable(string(ctype)) {
 			return
 		}
 		content, ok := decodeCleanBase64(data[start:end])
@@ -49,7 +49,7 @@ func liftLargeParts(data []byte) ([]byte, []lifted) {
 		}
 		spans = append(spans, [2]int{start, end})
 		parts = append(parts, lifted{content: content})
-	})
+	}})
 	if len(parts) == 0 {
 		return data, nil
 	}
@@ -147,89 +147,3 @@ var base64Value = func() (t [256]int8) {
 	}
 	return t
 }()
-
-// leafBodies calls visit with the Content-Type and
-// Content-Transfer-Encoding of every leaf part inside a multipart, and
-// its body's span in data (the line break before the next delimiter
-// belongs to the delimiter). It follows boundaries as mimeShape does; a
-// body that no delimiter ends is not visited.
-func leafBodies(data []byte, visit func(ctype, cte string, start, end int)) {
-	var stack []string
-	inHeader := true
-	var field []byte
-	var ctype, cte string // of the header being read
-	body := struct {
-		start      int // -1: not in a leaf body
-		ctype, cte string
-	}{start: -1}
-	endField := func() {
-		switch {
-		case hasPrefixFold(field, "content-type:"):
-			ctype = string(field[len("content-type:"):])
-		case hasPrefixFold(field, "content-transfer-encoding:"):
-			cte = string(field[len("content-transfer-encoding:"):])
-		}
-		field = field[:0]
-	}
-	for pos := 0; pos < len(data); {
-		lineStart := pos
-		line := data[pos:]
-		if i := bytes.IndexByte(line, '\n'); i >= 0 {
-			line, pos = line[:i], pos+i+1
-		} else {
-			pos = len(data)
-		}
-		line = bytes.TrimRight(line, "\r")
-
-		if inHeader {
-			switch {
-			case len(line) == 0:
-				endField()
-				inHeader = false
-				if b := multipartBoundary([]byte(ctype)); b != "" {
-					if stack = append(stack, b); len(stack) > maxMIMEDepth {
-						return
-					}
-				} else if len(stack) > 0 {
-					body.start, body.ctype, body.cte = pos, ctype, cte
-				}
-				ctype, cte = "", ""
-			case line[0] == ' ' || line[0] == '\t':
-				field = append(field, line...)
-			default:
-				endField()
-				field = append(field, line...)
-			}
-			continue
-		}
-		if len(line) < 3 || line[0] != '-' || line[1] != '-' || len(stack) == 0 {
-			continue
-		}
-		delim := bytes.TrimRight(line[2:], " \t")
-		for k := len(stack) - 1; k >= 0; k-- {
-			b := stack[k]
-			open := string(delim) == b
-			closing := len(delim) == len(b)+2 && string(delim[:len(b)]) == b && string(delim[len(b):]) == "--"
-			if !open && !closing {
-				continue
-			}
-			if body.start >= 0 {
-				end := lineStart
-				if end > body.start && data[end-1] == '\n' {
-					end--
-				}
-				if end > body.start && data[end-1] == '\r' {
-					end--
-				}
-				visit(body.ctype, body.cte, body.start, max(end, body.start))
-				body.start = -1
-			}
-			if open {
-				stack, inHeader = stack[:k+1], true
-			} else {
-				stack = stack[:k]
-			}
-			break
-		}
-	}
-}
