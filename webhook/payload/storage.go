@@ -41,7 +41,8 @@ type Storage struct {
 	Raw bool
 	// Budget bounds the uploads from the end of DATA: the delivery's own
 	// budget (RETRY_MAX_ELAPSED), so that a store that hangs defers the
-	// message in time for the MTA to hear it. Zero leaves only ctx.
+	// message in time for the MTA to hear it. Zero (or an Input without
+	// ReceivedAt) leaves only ctx.
 	Budget time.Duration
 }
 
@@ -52,7 +53,7 @@ func (s *Storage) Start(_ context.Context, in *Input) Finish {
 
 // finish uploads what is too large to inline and links it from m.
 func (s *Storage) finish(ctx context.Context, in *Input, m *wire.Message) Decision {
-	if s.Budget > 0 {
+	if s.Budget > 0 && !in.ReceivedAt.IsZero() {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, in.ReceivedAt.Add(s.Budget))
 		defer cancel()
