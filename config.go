@@ -58,6 +58,7 @@ type env struct {
 	LMTPLimitsEnv
 	TrustEnv
 	MemoryEnv
+	StorageEnv
 	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"30s" desc:"drain time on SIGTERM"`
 	LogLevel        string        `envconfig:"LOG_LEVEL" default:"info" desc:"zerolog level: debug, info, warn, error"`
 	LogFormat       string        `envconfig:"LOG_FORMAT" default:"json" desc:"json or console"`
@@ -99,6 +100,8 @@ type settings struct {
 	// redactedURL is WEBHOOK_URL without credentials or query, for the log.
 	redactedURL string
 	memory      memorySettings
+	// storage is nil when STORAGE_URL is empty.
+	storage *storageSettings
 }
 
 // configError names the variable at fault; main prints it on one line and
@@ -142,6 +145,9 @@ func loadConfig() (*settings, error) {
 		return nil, err
 	}
 	if s.memory, err = e.MemoryEnv.memory(); err != nil {
+		return nil, err
+	}
+	if s.storage, err = e.StorageEnv.storage(); err != nil {
 		return nil, err
 	}
 	return s, nil

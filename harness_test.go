@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lmtp-webhook/lmtp-webhook/webhook/payload/store/storetest"
 	"github.com/lmtp-webhook/lmtp-webhook/webhook/webhooktest"
 )
 
@@ -40,6 +41,7 @@ var (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	storetest.StopShared()
 	if binDir != "" {
 		os.RemoveAll(binDir)
 	}

@@ -85,6 +85,13 @@ func run(cfg *settings) error {
 		return err
 	}
 	wc.Parse.Stages = append(wc.Parse.Stages, trust...)
+	if cfg.storage != nil {
+		stage, err := cfg.storage.stage(reg, log, wc.Retry.MaxElapsed)
+		if err != nil {
+			return err
+		}
+		wc.Parse.Stages = append(wc.Parse.Stages, stage)
+	}
 	client, err := webhook.New(wc)
 	if err != nil {
 		return err

@@ -13,7 +13,10 @@
 #      DATA as Postfix's lmtp client does (smtp-source does not);
 #   3. one large message (20 MiB, one big attachment) to 5 recipients,
 #      on a fresh bridge: peak RSS, and goroutines, open fds and memory
-#      before and after.
+#      before and after; with STORAGE=1, again on a fresh bridge whose
+#      STORAGE_URL points at a local SeaweedFS (bench/s3, the binary
+#      .ci/seaweedfs builds), so that the attachment is uploaded once and
+#      linked instead of inlined.
 #
 # Every delivery must be counted by the receiver, and nothing may be left
 # growing after the load; the script exits non-zero otherwise. The ratios
@@ -24,6 +27,8 @@
 #   N=10000 ROUNDS=5 bench/run.sh
 #   BRIDGE=/path/to/lmtp-webhook bench/run.sh   # measure another build
 #   BRIDGE_LOG_LEVEL=warn bench/run.sh          # without the info log lines
+#   STORAGE=1 bench/run.sh     # the large message also with object storage
+#   LARGE_ONLY=1 bench/run.sh  # only step 3 (with STORAGE=1: both variants)
 #
 # Needs Go, curl, and smtp-source/smtp-sink (installed with apt-get when
 # missing and run as root). Output and logs go to bench/out/.
@@ -36,6 +41,8 @@ SESSIONS=${SESSIONS:-20}   # parallel LMTP sessions
 LENGTH=${LENGTH:-4096}     # body bytes of each small message
 ROUNDS=${ROUNDS:-3}        # repetitions of each small-message run; the median counts
 BIG=${BIG:-$((20 << 20))}  # size of the large message
+STORAGE=${STORAGE:-0}      # 1: measure the large message with STORAGE_URL too
+LARGE_ONLY=${LARGE_ONLY:-0} # 1: skip the small-message runs
 OUT=bench/out
 mkdir -p "$OUT"
 
@@ -64,6 +71,7 @@ go build -o "$OUT/floor" ./bench/floor
 go build -o "$OUT/pipeload" ./bench/pipeload
 go build -o "$OUT/bigmsg" ./bench/bigmsg
 go build -o "$OUT/scrape" ./bench/scrape
+[ "$STORAGE" = 1 ] && go build -o "$OUT/s3" ./bench/s3
 
 # --- processes ---------------------------------------------------------
 pids=()
@@ -106,14 +114,14 @@ FLOORPID=$!
 pids+=("$FLOORPID")
 wait_port "$FPORT"
 
-# start_bridge starts a bridge with default settings posting to the
-# receiver, sender checks aside (they would ask the machine's resolver;
-# BenchmarkDeliverAuth measures them against a loopback one); it sets
-# BPID, BPORT and METRICS.
+# start_bridge [VAR=value...] starts a bridge with default settings, and
+# the variables given, posting to the receiver, sender checks aside (they
+# would ask the machine's resolver; BenchmarkDeliverAuth measures them
+# against a loopback one); it sets BPID, BPORT and METRICS.
 start_bridge() {
   free_port; BPORT=$PORT
   free_port; local aport=$PORT
-  AUTH_CHECKS=false LOG_LEVEL=${BRIDGE_LOG_LEVEL:-info} WEBHOOK_URL=$RECV/hook LMTP_LISTEN=127.0.0.1:$BPORT HTTP_LISTEN=127.0.0.1:$aport \
+  env AUTH_CHECKS=false LOG_LEVEL="${BRIDGE_LOG_LEVEL:-info}" WEBHOOK_URL="$RECV/hook" LMTP_LISTEN="127.0.0.1:$BPORT" HTTP_LISTEN="127.0.0.1:$aport" "$@" \
     "$OUT/lmtp-webhook" 2>>"$OUT/bridge.log" &
   BPID=$!
   pids+=("$BPID")
@@ -159,10 +167,13 @@ pipe_run() {
 }
 
 : >"$OUT/bridge.log"
-start_bridge
 COUNT_OK=1
+declare -A TIMES RATIOS CPUS RCPUS LAT W
+med() { echo "${RATIOS[$1]}" | median; }
 
 # --- small messages ----------------------------------------------------
+if [ "$LARGE_ONLY" != 1 ]; then
+start_bridge
 say "warming up"
 N=200 source_run "$SPORT" 1 >/dev/null
 N=200 source_run "$FPORT" 5 >/dev/null
@@ -172,7 +183,6 @@ N=200 source_run "$BPORT" 5 >/dev/null
 # then again with 5, and every ratio is taken within a round, so that a
 # change in the machine's background load between rounds shifts all sides
 # alike. The medians of the per-round figures are reported.
-declare -A TIMES RATIOS CPUS RCPUS LAT W
 # fan_out PREFIX: records, for each side, this round's 5-recipient time
 # against its 1-recipient time, and the wall microseconds each extra
 # recipient added, under RATIOS[PREFIXfive...] and RATIOS[PREFIXextra...].
@@ -233,14 +243,15 @@ for round in $(seq "$ROUNDS"); do
   done
   fan_out p
 done
-med() { echo "${RATIOS[$1]}" | median; }
 stop_bridge
+fi
 kill "$FLOORPID" # its keep-alive connections to the receiver go with it
 wait "$FLOORPID" 2>/dev/null || true
 
 # --- one large message -------------------------------------------------
-say "large message: $BIG bytes to 5 recipients, fresh bridge"
-start_bridge
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+rate() { awk -v n="$1" -v t="$2" 'BEGIN { printf "%.0f", n / t }'; }
+mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
 # snapshot prints goroutines, open fds, RSS and heap in use: the least of
 # three readings half a second apart, so that a goroutine or a socket that
 # is just finishing does not count.
@@ -259,34 +270,80 @@ keepalive() {
     'FNR > 1 && $4 == "01" { split($3, a, ":"); if (a[2] == p) n++ } END { print n + 0 }' /proc/net/tcp /proc/net/tcp6
 }
 hwm() { awk '/^VmHWM:/ { print $2 * 1024 }' "/proc/$BPID/status"; }
-# One small message first, so that the process has started everything it
-# starts once.
-"$OUT/bigmsg" -addr "127.0.0.1:$BPORT" -size 8192 -rcpts 5 >/dev/null
-sleep 1
-read -r g0 f0 r0 h0 < <(snapshot)
-k0=$(keepalive)
-before=$(delivered)
-big=$("$OUT/bigmsg" -addr "127.0.0.1:$BPORT" -size "$BIG" -rcpts 5) || die "large message not delivered"
-peak=$(hwm)
-sleep 3 # let the answers' keep-alive reads, timers and the scavenger settle
-read -r g1 f1 r1 h1 < <(snapshot)
-k1=$(keepalive)
-# Two more, one after the other: nothing may keep growing.
-"$OUT/bigmsg" -addr "127.0.0.1:$BPORT" -size "$BIG" -rcpts 5 -count 2 >/dev/null || die "large message not delivered"
-peak2=$(hwm)
-sleep 3
-read -r g2 f2 r2 h2 < <(snapshot)
-k2=$(keepalive)
-got=$(($(delivered) - before))
-[ "$got" = 15 ] || { say "COUNT MISMATCH: large messages: receiver counted $got deliveries, want 15"; COUNT_OK=0; }
-stop_bridge
+GROWTH_OK=1
+# large_run LABEL TARGET [VAR=value...] sends the large message three
+# times to a fresh bridge started with the variables given, and writes its
+# report, with the peak's TARGET ratio, to $OUT/large-LABEL.txt.
+large_run() {
+  local label=$1 target=$2
+  shift 2
+  say "large message ($label): $BIG bytes to 5 recipients, fresh bridge"
+  start_bridge "$@"
+  local g0 f0 r0 h0 k0 g1 f1 r1 h1 k1 g2 f2 r2 h2 k2 before big peak peak2 got
+  # One small message first, so that the process has started everything
+  # it starts once.
+  "$OUT/bigmsg" -addr "127.0.0.1:$BPORT" -size 8192 -rcpts 5 >/dev/null
+  sleep 1
+  read -r g0 f0 r0 h0 < <(snapshot)
+  k0=$(keepalive)
+  before=$(delivered)
+  big=$("$OUT/bigmsg" -addr "127.0.0.1:$BPORT" -size "$BIG" -rcpts 5) || die "large message not delivered"
+  peak=$(hwm)
+  sleep 3 # let the answers' keep-alive reads, timers and the scavenger settle
+  read -r g1 f1 r1 h1 < <(snapshot)
+  k1=$(keepalive)
+  # Two more, one after the other: nothing may keep growing.
+  "$OUT/bigmsg" -addr "127.0.0.1:$BPORT" -size "$BIG" -rcpts 5 -count 2 >/dev/null || die "large message not delivered"
+  peak2=$(hwm)
+  sleep 3
+  read -r g2 f2 r2 h2 < <(snapshot)
+  k2=$(keepalive)
+  got=$(($(delivered) - before))
+  [ "$got" = 15 ] || { say "COUNT MISMATCH: large messages ($label): receiver counted $got deliveries, want 15"; COUNT_OK=0; }
+  stop_bridge
+  # Idle keep-alive connections (one fd and two goroutines each, closed
+  # after 90s idle) are the only growth allowed, and more large messages
+  # must not leave more behind than one did.
+  if [ $((g1 - 2 * k1)) -gt $((g0 - 2 * k0)) ] || [ $((f1 - k1)) -gt $((f0 - k0)) ] ||
+    [ $((g2 - 2 * k2)) -gt $((g0 - 2 * k0)) ] || [ $((f2 - k2)) -gt $((f0 - k0)) ] ||
+    [ $((r2 - r1)) -gt $((BIG / 10)) ]; then
+    say "GROWTH ($label): beyond the keep-alive pool, or growing with the number of messages"
+    GROWTH_OK=0
+  fi
+  state() { echo "goroutines $1, open fds $2 ($3 keep-alive to the webhook), RSS $(mib "$4") MiB, heap in use $(mib "$5") MiB"; }
+  {
+    echo "large message ($label): $big"
+    echo "  peak RSS (VmHWM) of a fresh bridge: $(mib "$peak") MiB = $(ratio "$peak" "$BIG") x message size  (target <= $target)"
+    echo "  peak RSS after 3 large messages:    $(mib "$peak2") MiB = $(ratio "$peak2" "$BIG") x message size"
+    echo "  before:              $(state "$g0" "$f0" "$k0" "$r0" "$h0")"
+    echo "  3s after 1 message:  $(state "$g1" "$f1" "$k1" "$r1" "$h1")"
+    echo "  3s after 3 messages: $(state "$g2" "$f2" "$k2" "$r2" "$h2")"
+    echo "  RSS left after the load: +$(mib $((r1 - r0))) MiB = $(ratio $((r1 - r0)) "$BIG") x message size"
+  } >"$OUT/large-$label.txt"
+}
+large_run inline 4
+if [ "$STORAGE" = 1 ]; then
+  # A local S3 server: bench/s3 prints the STORAGE_URL and credentials
+  # once it accepts writes.
+  weed=$(.ci/seaweedfs)
+  "$OUT/s3" -weed "$weed" >"$OUT/s3.out" 2>"$OUT/s3.log" &
+  S3PID=$!
+  pids+=("$S3PID")
+  for _ in $(seq 1200); do
+    [ "$(wc -l <"$OUT/s3.out")" -ge 3 ] && break
+    kill -0 "$S3PID" 2>/dev/null || die "bench/s3 exited (see $OUT/s3.log)"
+    sleep 0.1
+  done
+  [ "$(wc -l <"$OUT/s3.out")" -ge 3 ] || die "no S3 server within 120s (see $OUT/s3.log)"
+  mapfile -t s3env <"$OUT/s3.out"
+  large_run storage 3 STORAGE_URL="${s3env[0]}" "${s3env[@]:1}"
+  kill -TERM "$S3PID"
+  wait "$S3PID" 2>/dev/null || true
+fi
 [ "$(bad)" = 0 ] || { say "receiver refused $(bad) malformed requests"; COUNT_OK=0; }
 
 # --- report ------------------------------------------------------------
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-rate() { awk -v n="$1" -v t="$2" 'BEGIN { printf "%.0f", n / t }'; }
-mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
-
+if [ "$LARGE_ONLY" != 1 ]; then
 echo
 echo "lmtp-webhook benchmark: $(nproc) cores, $SESSIONS sessions, $N messages of $LENGTH body bytes, median of $ROUNDS"
 echo
@@ -318,24 +375,11 @@ echo "  wall time per extra recipient:  sink $(med pextrasink) us, floor $(med p
 echo "  1 rcpt, bridge / sink:          $(med psink1)"
 echo "(all ratios: medians of the ratios within each round)"
 echo
-echo "large message: $big"
-echo "  peak RSS (VmHWM) of a fresh bridge: $(mib "$peak") MiB = $(ratio "$peak" "$BIG") x message size  (target <= 4)"
-echo "  peak RSS after 3 large messages:    $(mib "$peak2") MiB = $(ratio "$peak2" "$BIG") x message size"
-state() { echo "goroutines $1, open fds $2 ($3 keep-alive to the webhook), RSS $(mib "$4") MiB, heap in use $(mib "$5") MiB"; }
-echo "  before:              $(state "$g0" "$f0" "$k0" "$r0" "$h0")"
-echo "  3s after 1 message:  $(state "$g1" "$f1" "$k1" "$r1" "$h1")"
-echo "  3s after 3 messages: $(state "$g2" "$f2" "$k2" "$r2" "$h2")"
-# Idle keep-alive connections (one fd and two goroutines each, closed
-# after 90s idle) are the only growth allowed, and more large messages
-# must not leave more behind than one did.
-GROWTH_OK=1
-if [ $((g1 - 2 * k1)) -gt $((g0 - 2 * k0)) ] || [ $((f1 - k1)) -gt $((f0 - k0)) ] ||
-  [ $((g2 - 2 * k2)) -gt $((g0 - 2 * k0)) ] || [ $((f2 - k2)) -gt $((f0 - k0)) ] ||
-  [ $((r2 - r1)) -gt $((BIG / 10)) ]; then
-  say "GROWTH: beyond the keep-alive pool, or growing with the number of messages"
-  GROWTH_OK=0
 fi
-echo "  RSS left after the load: +$(mib $((r1 - r0))) MiB = $(ratio $((r1 - r0)) "$BIG") x message size"
+for f in "$OUT/large-inline.txt" "$OUT/large-storage.txt"; do
+  [ "$f" = "$OUT/large-storage.txt" ] && [ "$STORAGE" != 1 ] && continue
+  cat "$f"
+done
 echo
 verdict() { if [ "$1" = 1 ]; then echo "ok"; else echo "FAILED"; fi; }
 echo "deliveries: $(verdict "$COUNT_OK") (every one counted by the receiver, none malformed)"

@@ -288,7 +288,7 @@ func jsonFields(t reflect.Type) map[string]bool {
 		if name == "" {
 			name = f.Name
 		}
-		out[name] = strings.Contains(","+opts+",", ",omitempty,")
+		out[name] = strings.Contains(","+opts+",", ",omitempty,") || strings.Contains(","+opts+",", ",omitzero,")
 	}
 	return out
 }

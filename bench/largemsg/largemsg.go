@@ -10,11 +10,10 @@ import (
 	"strings"
 )
 
-// Build returns a message of exactly size bytes (for sizes above a few
-// KiB), the same for the same size.
-func Build(size int) []byte {
-	const boundary = "=_bench_boundary_0"
-	head := "From: Bench Sender <sender@example.org>\r\n" +
+// The message's fixed parts around the attachment's base64.
+const (
+	boundary = "=_bench_boundary_0"
+	head     = "From: Bench Sender <sender@example.org>\r\n" +
 		"To: Bench <user0@example.com>\r\n" +
 		"Subject: =?UTF-8?Q?Quarterly_report_=E2=80=94_attached?=\r\n" +
 		"Date: Mon, 02 Jun 2025 10:00:00 +0000\r\n" +
@@ -24,12 +23,16 @@ func Build(size int) []byte {
 		"--" + boundary + "\r\n" +
 		"Content-Type: text/plain; charset=utf-8\r\n\r\n" +
 		"Please find the report attached.\r\n"
-	part := "\r\n--" + boundary + "\r\n" +
+	part = "\r\n--" + boundary + "\r\n" +
 		"Content-Type: application/pdf; name=\"report.pdf\"\r\n" +
 		"Content-Disposition: attachment; filename=\"report.pdf\"\r\n" +
 		"Content-Transfer-Encoding: base64\r\n\r\n"
-	tail := "\r\n--" + boundary + "--\r\n"
+	tail = "\r\n--" + boundary + "--\r\n"
+)
 
+// Build returns a message of exactly size bytes (for sizes above a few
+// KiB), the same for the same size.
+func Build(size int) []byte {
 	// Base64 in lines of 76 characters and CRLF: 57 bytes a line. What
 	// is left over becomes a line of filler in the text part.
 	room := size - len(head) - len(part) - len(tail)
@@ -44,6 +47,18 @@ func Build(size int) []byte {
 	if r := room - encodedLen(n); r >= 2 {
 		filler = strings.Repeat("-", r-2) + "\r\n"
 	}
+	return build(n, filler, size)
+}
+
+// WithAttachment returns the message whose attachment has exactly n
+// decoded bytes (the first n of every larger one's), without filler.
+func WithAttachment(n int) []byte {
+	return build(n, "", len(head)+len(part)+encodedLen(n)+len(tail))
+}
+
+// build writes the message with an attachment of n pseudo-random bytes
+// and filler in the text part, into a buffer of size bytes.
+func build(n int, filler string, size int) []byte {
 	raw := make([]byte, n)
 	rng := rand.NewChaCha8([32]byte{'b', 'e', 'n', 'c', 'h'})
 	_, _ = rng.Read(raw)

@@ -38,6 +38,11 @@
 // XFORWARD), spf=, dkim= (each signature's result), dmarc= and
 // spam=score/threshold.
 //
+// A part the bridge put in object storage (STORAGE_URL) has a link
+// instead of content: the receiver downloads it (at most 64 MiB, within
+// 20 s), compares its bytes with the payload's size and sha256, and adds
+// links="report.pdf=ok" (or =mismatch, or =error: why) before answer.
+//
 // A delivery already acknowledged (the MTA's redelivery of a message whose
 // first answer was lost) prints "duplicate id=..." instead and gets 200
 // again. Only acknowledged ids are remembered, the last 100000 of them, so
@@ -129,10 +134,12 @@ type handler struct {
 	mu   sync.Mutex // serializes out, so that lines never interleave
 	out  io.Writer
 	seen *seenIDs
+	// links downloads parts the bridge put in object storage.
+	links *http.Client
 }
 
 func newHandler(cfg config, out io.Writer) *handler {
-	return &handler{cfg: cfg, now: time.Now, out: out, seen: newSeenIDs(maxSeen)}
+	return &handler{cfg: cfg, now: time.Now, out: out, seen: newSeenIDs(maxSeen), links: &http.Client{Timeout: linkTimeout}}
 }
 
 func (h *handler) routes() http.Handler {
@@ -201,8 +208,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	line := fmt.Sprintf("delivery id=%s from=%q to=%q subject=%q size=%d attachments=%d inlines=%d errors=%d flags=%q%s answer=%q\n",
-		id, p.Envelope.From, p.Envelope.To, p.Subject, p.Envelope.Size, len(p.Attachments), len(p.Inlines), len(p.Errors), flags(p.Classification), verdicts(&p), rep.label)
+	line := fmt.Sprintf("delivery id=%s from=%q to=%q subject=%q size=%d attachments=%d inlines=%d errors=%d flags=%q%s",
+		id, p.Envelope.From, p.Envelope.To, p.Subject, p.Envelope.Size, len(p.Attachments), len(p.Inlines), len(p.Errors), flags(p.Classification), verdicts(&p))
+	if links := checkLinks(r.Context(), h.links, &p); links != "" {
+		line += fmt.Sprintf(" links=%q", links)
+	}
+	line += fmt.Sprintf(" answer=%q\n", rep.label)
 	if h.cfg.printJSON {
 		line += string(body) + "\n"
 	}

@@ -13,6 +13,8 @@ type (
 	answer = wire.Answer
 	// classification says whether a delivery comes from a robot.
 	classification = wire.Classification
+	// wireAttachment is one attachment or inline of a payload.
+	wireAttachment = wire.Attachment
 )
 
 // parseSecret decodes WEBHOOK_SECRET exactly as the bridge does.

@@ -95,9 +95,17 @@ func Encode(ctx context.Context, in *Input, opts Options) (*Encoded, error) {
 	opts.envelopeFrom = in.From
 	m := parseWithin(ctx, in, in.ReceivedAt.Truncate(time.Millisecond), opts)
 	var decision Decision
+	fctx := ctx
 	for _, finish := range finishes {
-		if d := finish(ctx, m); d.stronger(decision) {
+		if d := finish(fctx, m); d.stronger(decision) {
 			decision = d
+		}
+		if decision.Action == Refuse && fctx == ctx {
+			// Nothing will be posted: later stages end at once rather
+			// than upload parts of a message that is refused.
+			c, cancel := context.WithCancel(ctx)
+			cancel()
+			fctx = c
 		}
 	}
 	env := sharedEnvelope{

@@ -113,6 +113,19 @@ func (w *jsonWriter) time(t time.Time) {
 	w.buf = append(b, '"')
 }
 
+// link writes a stored object's link and its expiry, each left out when
+// empty or zero (omitempty, omitzero), as encoding/json does.
+func (w *jsonWriter) link(urlName, url, expiresName string, expires time.Time) {
+	if url != "" {
+		w.raw(urlName)
+		w.str(url)
+	}
+	if !expires.IsZero() {
+		w.raw(expiresName)
+		w.time(expires)
+	}
+}
+
 func (w *jsonWriter) addresses(l []wire.Address) {
 	list(w, l, func(a *wire.Address) {
 		w.raw(`{"name":`)
@@ -143,6 +156,7 @@ func (w *jsonWriter) attachments(l []wire.Attachment) {
 			w.raw(`,"content":`)
 			w.bytes(a.Content)
 		}
+		w.link(`,"url":`, a.URL, `,"url_expires_at":`, a.URLExpiresAt)
 		w.raw("}")
 	})
 }
@@ -224,6 +238,7 @@ func (w *jsonWriter) shared(env *sharedEnvelope, m *wire.Message, v verdicts) {
 		w.raw(`,"raw":`)
 		w.bytes(m.Raw)
 	}
+	w.link(`,"raw_url":`, m.RawURL, `,"raw_url_expires_at":`, m.RawURLExpiresAt)
 	w.raw("}")
 }
 

@@ -93,7 +93,9 @@ func Parse(data []byte, receivedAt time.Time, opts Options) *wire.Message {
 		m.Raw = data
 		return m
 	}
-	env, err := readEnvelope(data)
+	forEnmime, large := liftLargeParts(data)
+	env, err := readEnvelope(forEnmime)
+	restoreLifted(env, large)
 	if err != nil {
 		m.Errors = append(m.Errors, wire.ParseError{Name: wire.ErrorUnparseable, Detail: err.Error(), Severe: true})
 		m.Raw = data

@@ -19,21 +19,61 @@ const (
 // are, by following Content-Type boundaries and delimiter lines without
 // decoding anything. It stops counting once a bound is passed.
 func mimeShape(data []byte) (depth, parts int) {
+	walkMIME(data, mimeVisitor{
+		open: func(d int) bool {
+			depth = max(depth, d)
+			return depth <= maxMIMEDepth
+		},
+		part: func() bool {
+			parts++
+			return parts <= maxMIMEParts
+		},
+	})
+	return depth, parts
+}
+
+// mimeVisitor is what walkMIME reports; any function may be nil.
+type mimeVisitor struct {
+	// open sees a multipart open, at its nesting depth; false stops.
+	open func(depth int) bool
+	// part sees each part's opening delimiter; false stops.
+	part func() bool
+	// body sees the body of each leaf part inside a multipart that a
+	// delimiter ends, with the part's Content-Type and
+	// Content-Transfer-Encoding values (only valid during the call) and
+	// its span in the message; the line break before the delimiter
+	// belongs to the delimiter.
+	body func(ctype, cte []byte, start, end int)
+}
+
+// walkMIME follows a message's MIME structure by its Content-Type
+// boundaries and delimiter lines, without decoding anything, in one pass.
+func walkMIME(data []byte, v mimeVisitor) {
 	var stack []string // open boundaries, outermost first
 	inHeader := true
-	var field, ctype []byte // the header field being read; the last Content-Type
+	var field, ctype, cte []byte // the header field being read; the last Content-Type and -Transfer-Encoding
+	var leaf struct {
+		start      int // -1: not in a leaf body
+		ctype, cte []byte
+	}
+	leaf.start = -1
 	endField := func() {
-		if len(field) > 0 && hasPrefixFold(field, "content-type:") {
+		switch {
+		case len(field) == 0:
+		case hasPrefixFold(field, "content-type:"):
 			ctype = append(ctype[:0], field[len("content-type:"):]...)
+		case v.body != nil && hasPrefixFold(field, "content-transfer-encoding:"):
+			cte = append(cte[:0], field[len("content-transfer-encoding:"):]...)
 		}
 		field = field[:0]
 	}
-	for rest := data; len(rest) > 0; {
-		line := rest
-		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
-			line, rest = rest[:i], rest[i+1:]
+	for pos := 0; pos < len(data); {
+		lineStart := pos
+		line := data[pos:]
+		if i := bytes.IndexByte(line, '\n'); i >= 0 {
+			line, pos = line[:i], pos+i+1
 		} else {
-			rest = nil
+			pos = len(data)
 		}
 		line = bytes.TrimRight(line, "\r")
 
@@ -44,12 +84,15 @@ func mimeShape(data []byte) (depth, parts int) {
 				inHeader = false
 				if b := multipartBoundary(ctype); b != "" {
 					stack = append(stack, b)
-					depth = max(depth, len(stack))
-					if depth > maxMIMEDepth {
-						return depth, parts
+					if v.open != nil && !v.open(len(stack)) {
+						return
 					}
+				} else if len(stack) > 0 && v.body != nil {
+					leaf.start = pos
+					leaf.ctype, ctype = ctype, leaf.ctype
+					leaf.cte, cte = cte, leaf.cte
 				}
-				ctype = ctype[:0]
+				ctype, cte = ctype[:0], cte[:0]
 			case line[0] == ' ' || line[0] == '\t':
 				field = append(field, line...)
 			default:
@@ -65,22 +108,32 @@ func mimeShape(data []byte) (depth, parts int) {
 		delim := bytes.TrimRight(line[2:], " \t")
 		for k := len(stack) - 1; k >= 0; k-- {
 			b := stack[k]
-			if string(delim) == b {
-				stack = stack[:k+1]
-				inHeader = true
-				parts++
-				if parts > maxMIMEParts {
-					return depth, parts
-				}
-				break
+			open := string(delim) == b
+			if !open && (len(delim) != len(b)+2 || string(delim[:len(b)]) != b || string(delim[len(b):]) != "--") {
+				continue
 			}
-			if len(delim) == len(b)+2 && string(delim[:len(b)]) == b && string(delim[len(b):]) == "--" {
+			if leaf.start >= 0 {
+				end := lineStart
+				if end > leaf.start && data[end-1] == '\n' {
+					end--
+				}
+				if end > leaf.start && data[end-1] == '\r' {
+					end--
+				}
+				v.body(leaf.ctype, leaf.cte, leaf.start, end)
+				leaf.start = -1
+			}
+			if !open {
 				stack = stack[:k]
 				break
 			}
+			stack, inHeader = stack[:k+1], true
+			if v.part != nil && !v.part() {
+				return
+			}
+			break
 		}
 	}
-	return depth, parts
 }
 
 // multipartBoundary returns the boundary of a multipart Content-Type

@@ -36,7 +36,8 @@ type Stage interface {
 
 // Finish completes a stage on the parsed document. It is called exactly
 // once for each Start, also when an earlier stage decided to refuse the
-// message, so that work begun in Start always ends.
+// message, so that work begun in Start always ends; its context is then
+// already cancelled, since nothing will be posted.
 type Finish func(ctx context.Context, m *wire.Message) Decision
 
 // Action is what should happen to a message as a whole.

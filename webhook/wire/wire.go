@@ -88,6 +88,10 @@ type Message struct {
 	// Raw is the message as received, when asked for or when it could
 	// not be parsed.
 	Raw []byte `json:"raw,omitempty"`
+	// RawURL downloads the message as received from object storage
+	// (STORAGE_RAW), without credentials, until RawURLExpiresAt.
+	RawURL          string    `json:"raw_url,omitempty"`
+	RawURLExpiresAt time.Time `json:"raw_url_expires_at,omitzero"`
 }
 
 // Header is one header field, in message order, unfolded, with encoded
@@ -119,8 +123,13 @@ type Attachment struct {
 	ContentID    string `json:"content_id"`
 	Size         int    `json:"size"`
 	SHA256       string `json:"sha256"`
-	// Content is absent when WEBHOOK_ATTACHMENTS=omit.
+	// Content is absent when WEBHOOK_ATTACHMENTS=omit, and when the part
+	// is in object storage (URL is set).
 	Content []byte `json:"content,omitempty"`
+	// URL downloads a part kept in object storage (one larger than
+	// STORAGE_THRESHOLD), without credentials, until URLExpiresAt.
+	URL          string    `json:"url,omitempty"`
+	URLExpiresAt time.Time `json:"url_expires_at,omitzero"`
 }
 
 // ParseError is a MIME problem found while parsing. Severe means part of

@@ -87,8 +87,8 @@ func (p *cuttingProxy) addr() string { return p.l.Addr().String() }
 
 func TestPutRetriesFromTheFirstByte(t *testing.T) {
 	w := sharedWeed(t)
-	w.makeBucket(t, "cut-upload")
-	proxy := newCuttingProxy(t, w.endpoint(), 1*mib)
+	w.MakeBucket(t, "cut-upload")
+	proxy := newCuttingProxy(t, w.Endpoint(), 1*mib)
 	t.Setenv(envAccessKeyID, testAccessKey)
 	t.Setenv(envSecretAccessKey, testSecretKey)
 	cfg, err := Parse("s3://cut-upload?endpoint=http://" + proxy.addr())

@@ -41,7 +41,7 @@ func newTestStore(t *testing.T, w *weed, bucket string, expiry time.Duration) (*
 	t.Helper()
 	t.Setenv(envAccessKeyID, testAccessKey)
 	t.Setenv(envSecretAccessKey, testSecretKey)
-	cfg, err := Parse(w.storageURL(bucket))
+	cfg, err := Parse(w.StorageURL(bucket))
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
@@ -57,7 +57,7 @@ func newTestStore(t *testing.T, w *weed, bucket string, expiry time.Duration) (*
 func sharedBucket(t *testing.T, bucket string, expiry time.Duration) (*weed, *Store, *Metrics) {
 	t.Helper()
 	w := sharedWeed(t)
-	w.makeBucket(t, bucket)
+	w.MakeBucket(t, bucket)
 	s, m := newTestStore(t, w, bucket, expiry)
 	return w, s, m
 }
@@ -139,7 +139,7 @@ func TestPutLargePartOnceAndReuse(t *testing.T) {
 	if uploads != 1 || up != float64(len(data)) || reuses != 1 || failures != 0 {
 		t.Errorf("metrics: uploads %v, bytes %v, reuses %v, failures %v; want 1, %d, 1, 0", uploads, up, reuses, failures, len(data))
 	}
-	if n := w.uploadedObjects(t, "large-part"); n != 1 {
+	if n := w.UploadedObjects(t, "large-part"); n != 1 {
 		t.Errorf("SeaweedFS counted %v uploads into the bucket, want 1", n)
 	}
 }
@@ -151,7 +151,7 @@ func TestPutReplacesObjectOfOtherSize(t *testing.T) {
 	// An object under the key that cannot be this content: a partial
 	// upload from a tool other than ours, say.
 	stale := data[:1000]
-	if _, err := w.client().PutObject(context.Background(), "other-size", key, bytes.NewReader(stale), int64(len(stale)), minio.PutObjectOptions{}); err != nil {
+	if _, err := w.Client().PutObject(context.Background(), "other-size", key, bytes.NewReader(stale), int64(len(stale)), minio.PutObjectOptions{}); err != nil {
 		t.Fatalf("setup: %v", err)
 	}
 	link, err := s.Put(context.Background(), key, int64(len(data)), "application/octet-stream", bytes.NewReader(data))
@@ -197,7 +197,7 @@ func TestPutBrokenSourceStoresNothing(t *testing.T) {
 	if !errors.Is(err, errSourceBroke) || !strings.Contains(err.Error(), "(attempts: 1)") {
 		t.Errorf("error %q: want the source's error, after 1 attempt", err)
 	}
-	if _, err := w.client().StatObject(context.Background(), "broken-source", key, minio.StatObjectOptions{}); statusCode(err) != http.StatusNotFound {
+	if _, err := w.Client().StatObject(context.Background(), "broken-source", key, minio.StatObjectOptions{}); statusCode(err) != http.StatusNotFound {
 		t.Errorf("HEAD after the failed Put: %v, want 404", err)
 	}
 	if _, _, _, failures := counts(m); failures != 1 {
@@ -207,11 +207,11 @@ func TestPutBrokenSourceStoresNothing(t *testing.T) {
 
 func TestPutWrongSecretFailsAtOnce(t *testing.T) {
 	w := sharedWeed(t)
-	w.makeBucket(t, "wrong-secret")
+	w.MakeBucket(t, "wrong-secret")
 	t.Setenv(envAccessKeyID, testAccessKey)
 	const wrong = "wrong-Secret-Value-987654321"
 	t.Setenv(envSecretAccessKey, wrong)
-	cfg, err := Parse(w.storageURL("wrong-secret"))
+	cfg, err := Parse(w.StorageURL("wrong-secret"))
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
@@ -250,7 +250,7 @@ func TestCheck(t *testing.T) {
 
 func TestPutStoreDownThenBack(t *testing.T) {
 	w := ownWeed(t)
-	w.makeBucket(t, "outage")
+	w.MakeBucket(t, "outage")
 	s, m := newTestStore(t, w, "outage", time.Hour)
 	ctx := context.Background()
 	data, sum := content(5, 2*mib)
@@ -258,7 +258,7 @@ func TestPutStoreDownThenBack(t *testing.T) {
 		t.Fatalf("Put before the outage: %v", err)
 	}
 
-	w.stop()
+	w.Stop()
 	data2, sum2 := content(6, 2*mib)
 	start := time.Now()
 	_, err := s.Put(ctx, PartKey(sum2), int64(len(data2)), "", bytes.NewReader(data2))
@@ -279,7 +279,7 @@ func TestPutStoreDownThenBack(t *testing.T) {
 	}
 	t.Logf("store down: Put failed after %s: %v", took.Round(time.Millisecond), err)
 
-	if err := w.start(); err != nil {
+	if err := w.Start(); err != nil {
 		t.Fatalf("restart: %v", err)
 	}
 	link, err := s.Put(ctx, PartKey(sum2), int64(len(data2)), "", bytes.NewReader(data2))
