@@ -8,7 +8,6 @@ import (
 	"net/mail"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/jhillyerd/enmime/v2"
 
@@ -235,23 +234,11 @@ func fromHeaders(m *wire.Message, raw []rawHeader) {
 }
 
 func addresses(m *wire.Message, h rawHeader) []wire.Address {
-	out := []wire.Address{}
-	v := strings.TrimSpace(h.value)
-	if v == "" {
-		return out
-	}
-	if !utf8.ValidString(v) {
-		v = latin1(v)
-	}
-	list, err := enmime.ParseAddressList(v)
+	list, err := parseAddresses(h.value)
 	if err != nil {
 		m.Errors = append(m.Errors, wire.ParseError{Name: wire.ErrorMalformedAddr, Detail: fmt.Sprintf("%s: %v", h.name, err)})
-		return out
 	}
-	for _, a := range list {
-		out = append(out, wire.Address{Name: a.Name, Address: a.Address})
-	}
-	return out
+	return list
 }
 
 // msgIDs returns the message ids of a Message-ID, In-Reply-To or
