@@ -1,9 +1,11 @@
 package payload
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,6 +90,158 @@ func TestClass8bitInEncodedWord(t *testing.T) {
 	} {
 		if got := decodeHeader(c.in); got != c.want {
 			t.Errorf("decodeHeader(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+// oracleText is the oracle's reading of a class message's field, which
+// the corpus README checked by hand against what the sender meant.
+func oracleText(t *testing.T, name, field string) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(corpusDir, "oracle.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all map[string]map[string]any
+	if err := json.Unmarshal(raw, &all); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := all["classes/"+name][field].(string)
+	return s
+}
+
+func lf(s string) string { return strings.ReplaceAll(s, "\r\n", "\n") }
+
+type wantPart struct {
+	filename, contentType, disposition string
+	size                               int
+	sha256                             string // "" when not checked
+}
+
+func wantParts(t *testing.T, kind string, got []wire.Attachment, want ...wantPart) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("%s: %d parts, want %d: %+v", kind, len(got), len(want), got)
+		return
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.Filename != w.filename || g.ContentType != w.contentType || g.Disposition != w.disposition ||
+			g.Size != w.size || (w.sha256 != "" && g.SHA256 != w.sha256) {
+			t.Errorf("%s[%d] = %q %s %q %d %s, want %+v", kind, i, g.Filename, g.ContentType, g.Disposition, g.Size, g.SHA256, w)
+		}
+	}
+}
+
+func TestClassNoContentType(t *testing.T) {
+	m := parseClass(t, "03-no-ctype-plain.eml")
+	if want := oracleText(t, "03-no-ctype-plain.eml", "text"); lf(m.Text) != want || !strings.Contains(m.Text, "Reporting-MTA: dns; mx.example.net") {
+		t.Errorf("text %q, want both parts: %q", m.Text, want)
+	}
+	wantParts(t, "attachments", m.Attachments)
+	wantParts(t, "inlines", m.Inlines)
+
+	m = parseClass(t, "03-no-ctype-digest.eml")
+	if lf(m.Text) != "Today's Topics:\n\n   1. First post (Alice)\n   2. Re: First post (Bob)\n" {
+		t.Errorf("text %q", m.Text)
+	}
+	wantParts(t, "attachments", m.Attachments,
+		wantPart{"", "message/rfc822", "", 169, ""}, wantPart{"", "message/rfc822", "", 205, ""})
+}
+
+func TestClassLaterHTMLFragments(t *testing.T) {
+	const name = "04-apple-html-image-html.eml"
+	m := parseClass(t, name)
+	html := lf(m.HTML)
+	if want := oracleText(t, name, "html"); html != want {
+		t.Errorf("html %q\nwant %q", html, want)
+	}
+	if !strings.Contains(html, "Here is the view from the hut") || !strings.Contains(html, "what we saw the next morning") {
+		t.Errorf("a fragment is missing from html: %q", html)
+	}
+	if lf(m.Text) != "Here is the view from the hut:\n\n[image.png]\n\nAnd this is what we saw the next morning.\n" {
+		t.Errorf("text %q", m.Text)
+	}
+	wantParts(t, "inlines", m.Inlines, wantPart{"image.png", "image/png", "inline", 71, "3847025b85527ec32ca4c4f042e5a94dd4d91df9755f06dfc6dd9e0952d31c21"})
+	wantParts(t, "attachments", m.Attachments)
+}
+
+func TestClassTextPartsJoined(t *testing.T) {
+	msg := "Subject: two\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\none\r\n" +
+		"--b\r\nContent-Type: text/plain\r\n\r\ntwo\r\n--b--\r\n"
+	m := Parse([]byte(msg), time.Unix(0, 0), Options{})
+	if m.Text != "one\r\ntwo" {
+		t.Errorf("text %q, want the parts joined by a line end", m.Text)
+	}
+}
+
+const notesSHA = "ab2e948afd86b05c130b0726bcdec516f5d23a4e03025e7f33e6c2747430f418"
+
+func TestClassUUEncode(t *testing.T) {
+	m := parseClass(t, "05-uuencode-in-text.eml")
+	wantParts(t, "attachments", m.Attachments, wantPart{"notes.txt", "application/octet-stream", "attachment", 50, notesSHA})
+	if lf(m.Text) != "Heidi, the notes are below.\n\n\nGrace\n" {
+		t.Errorf("text %q, want the block taken out", m.Text)
+	}
+	m = parseClass(t, "05-uuencode-cte.eml")
+	wantParts(t, "attachments", m.Attachments, wantPart{"notes.txt", "application/octet-stream", "attachment", 50, notesSHA})
+	if lf(m.Text) != "The notes are attached.\n" {
+		t.Errorf("text %q", m.Text)
+	}
+}
+
+func TestClassExchangeFoldedFilename(t *testing.T) {
+	m := parseClass(t, "06-exchange-folded-filename.eml")
+	wantParts(t, "attachments", m.Attachments, wantPart{"Präsentation Quartalsbericht 2009 Q3 endgültig.pdf", "application/pdf", "attachment", 52, ""})
+}
+
+func TestClassRFC2231OtherCharset(t *testing.T) {
+	m := parseClass(t, "08-rfc2231-other-charset.eml")
+	if lf(m.Text) != "The boundary of this message and the attachment's file name are\nRFC 2231 values in charsets ansi-x3.4-1968 and iso-8859-1.\n" {
+		t.Errorf("text %q", m.Text)
+	}
+	wantParts(t, "attachments", m.Attachments, wantPart{"fé.txt", "text/plain", "attachment", 4, ""})
+	if m.Raw != nil {
+		t.Error("the message was delivered raw")
+	}
+}
+
+func TestClassMboxFromLine(t *testing.T) {
+	m := parseClass(t, "10-mbox-from-line.eml")
+	if m.Subject == "" || len(m.From) != 1 || m.From[0].Address != "alice@example.org" {
+		t.Errorf("subject %q from %+v", m.Subject, m.From)
+	}
+	if want := oracleText(t, "10-mbox-from-line.eml", "text"); lf(m.Text) != want {
+		t.Errorf("text %q, want %q", m.Text, want)
+	}
+	if len(m.Errors) != 0 {
+		t.Errorf("errors %+v", m.Errors)
+	}
+}
+
+func TestObsoleteDates(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"Wed, 11 Feb 98 11:51 CST", "1998-02-11T11:51:00-06:00"},
+		{"Tue, 8 Oct 1991 10:25:36 EDT", "1991-10-08T10:25:36-04:00"},
+		{"Mon, 21 Aug 95 13:30:57 -600", "1995-08-21T13:30:57-06:00"},
+		{"Wed, 20 Sep 1995 00:19:00 (EDT) -0400", "1995-09-20T00:19:00-04:00"},
+		{"01 Jan 2001 00:01+0000", "2001-01-01T00:01:00Z"},
+		{"Thu 29 Apr 2010 23:34:45 +0900", "2010-04-29T23:34:45+09:00"},
+		{"Thu, 10 Aug 2000 02:53:01", "2000-08-10T02:53:01Z"},
+		{"Thu, 16 Jun 2016 00:41:19 (UTC)", "2016-06-16T00:41:19Z"},
+		{"Fri, 7 Dec 2001 07:01:03 PST", "2001-12-07T07:01:03-08:00"},
+		{"Fri, 7 Dec 2001 07:01:03 Q", "2001-12-07T07:01:03Z"},
+		{"Fri, 7 Dec 2001 07:01:03 +0100", "2001-12-07T07:01:03+01:00"},
+	}
+	for _, c := range cases {
+		got, err := parseDate(c.in)
+		if err != nil || got.Format(time.RFC3339) != c.want {
+			t.Errorf("parseDate(%q) = %s, %v; want %s", c.in, got.Format(time.RFC3339), err, c.want)
+		}
+	}
+	for _, bad := range []string{"", "yesterday", "32 Jan 2001 10:00 +0000", "1 Foo 2001 10:00"} {
+		if got, err := parseDate(bad); err == nil {
+			t.Errorf("parseDate(%q) = %s, want an error", bad, got)
 		}
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"net/mail"
 	"strings"
 	"time"
 
@@ -31,6 +30,7 @@ var parserOptions = []enmime.Option{
 	enmime.SkipMalformedParts(true),
 	enmime.SetReadPartErrorPolicy(enmime.AllowCorruptTextPartErrorPolicy),
 	enmime.MaxStoredPartErrors(100),
+	enmime.SetCustomParseMediaType(parseMediaType),
 }
 
 var (
@@ -92,24 +92,14 @@ func Parse(data []byte, receivedAt time.Time, opts Options) *wire.Message {
 		m.Raw = data
 		return m
 	}
-	m.Text = env.Text
-	m.HTML = env.HTML
-	for _, p := range env.Attachments {
-		m.Attachments = append(m.Attachments, attachment(p, opts))
+	b := walkParts(data, env.Root, opts)
+	m.Text, m.HTML = joinParts(b.text), joinParts(b.html)
+	// Text from HTML when there is no text part: the one place it is made.
+	if m.Text == "" && m.HTML != "" {
+		m.Text = env.Text
 	}
-	for _, p := range env.Inlines {
-		m.Inlines = append(m.Inlines, attachment(p, opts))
-	}
-	// Parts with neither disposition nor a text type (an image in a
-	// multipart/related without Content-Disposition) are inlines when they
-	// can be referenced, attachments otherwise: none is dropped.
-	for _, p := range env.OtherParts {
-		if p.ContentID != "" {
-			m.Inlines = append(m.Inlines, attachment(p, opts))
-		} else {
-			m.Attachments = append(m.Attachments, attachment(p, opts))
-		}
-	}
+	m.Attachments = append(m.Attachments, b.attachments...)
+	m.Inlines = append(m.Inlines, b.inlines...)
 	for _, e := range env.Errors {
 		m.Errors = append(m.Errors, wire.ParseError{Name: e.Name, Detail: e.Detail, Severe: e.Severe})
 	}
@@ -163,20 +153,21 @@ func filename(p *enmime.Part) string {
 	return p.FileName
 }
 
-func attachment(p *enmime.Part, opts Options) wire.Attachment {
-	sum := sha256.Sum256(p.Content)
+// attachment lists p with content, its bytes as attached.
+func attachment(p *enmime.Part, content []byte, opts Options) wire.Attachment {
+	sum := sha256.Sum256(content)
 	name := filename(p)
 	a := wire.Attachment{
 		Filename:     name,
 		SafeFilename: safeFilename(name),
-		ContentType:  p.ContentType,
+		ContentType:  contentType(p),
 		Disposition:  p.Disposition,
 		ContentID:    p.ContentID,
-		Size:         len(p.Content),
+		Size:         len(content),
 		SHA256:       hex.EncodeToString(sum[:]),
 	}
 	if !opts.OmitAttachments {
-		a.Content = p.Content
+		a.Content = content
 	}
 	return a
 }
@@ -206,7 +197,7 @@ func fromHeaders(m *wire.Message, raw []rawHeader) {
 		case "references":
 			m.References = msgIDs(h.value)
 		case "date":
-			t, err := mail.ParseDate(strings.TrimSpace(h.value))
+			t, err := parseDate(h.value)
 			if err == nil {
 				// ParseDate accepts offsets RFC 3339 cannot write (+2400),
 				// which would fail the whole payload's encoding.
