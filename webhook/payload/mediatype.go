@@ -10,7 +10,7 @@ import (
 // parseMediaType reads Content-Type and Content-Disposition values for
 // enmime, mending what Go's mime package refuses or loses in real mail:
 //   - an RFC 2231 parameter in a charset other than us-ascii or utf-8
-//     (boundary*=ansi-x3.4-1968”abc, filename*=iso-8859-1”f%E9.txt),
+//     (a boundary*= in ansi-x3.4-1968, a filename*= in iso-8859-1),
 //     which Go drops, so that a multipart lost its boundary and the
 //     whole message became unreadable;
 //   - white space or a fold between "=" and a quoted value (Exchange
