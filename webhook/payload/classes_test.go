@@ -245,3 +245,31 @@ func TestObsoleteDates(t *testing.T) {
 		}
 	}
 }
+
+func TestClassBoundaryMidLine(t *testing.T) {
+	m := parseClass(t, "09-boundary-mid-line.eml")
+	want := "The parser log says: unexpected token, see --b09 for details.\n    --b09\n\t--b09--\nThis line, and the two above, are still part of the text.\n"
+	if lf(m.Text) != want {
+		t.Errorf("text %q\nwant %q", m.Text, want)
+	}
+	wantParts(t, "attachments", m.Attachments, wantPart{"log.txt", "text/plain", "attachment", 24, ""})
+	if a := m.Attachments; len(a) == 1 && lf(string(a[0].Content)) != "line 1\nline 2 see --b09" {
+		t.Errorf("log.txt %q", a[0].Content)
+	}
+}
+
+func TestUnreadableLineShapes(t *testing.T) {
+	msg := "From: a@example.org\rSubject: old Mac\rContent-Type: text/plain\r\rline one\rline two\r\n"
+	m := Parse([]byte(msg), time.Unix(0, 0), Options{IncludeRaw: true})
+	if m.Subject != "old Mac" || len(m.From) != 1 || m.Text != "line one\r\nline two\r\n" {
+		t.Errorf("bare CR: subject %q from %+v text %q", m.Subject, m.From, m.Text)
+	}
+	if string(m.Raw) != msg {
+		t.Error("raw is not the message as received")
+	}
+	msg = "   \r\nFrom: a@example.org\r\nSubject: spaces first\r\n\r\nbody\r\n"
+	m = Parse([]byte(msg), time.Unix(0, 0), Options{})
+	if m.Subject != "spaces first" || m.Text != "body\r\n" || m.Raw != nil {
+		t.Errorf("leading spaces: subject %q text %q raw %d bytes", m.Subject, m.Text, len(m.Raw))
+	}
+}

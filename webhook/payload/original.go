@@ -65,7 +65,7 @@ func readRaw(data []byte) (root *enmime.Part, err error) {
 			root, err = nil, io.ErrUnexpectedEOF
 		}
 	}()
-	env, err := rawParser.ReadEnvelope(bytes.NewReader(data))
+	env, err := envelopeOf(rawParser, data)
 	if err != nil {
 		return nil, err
 	}

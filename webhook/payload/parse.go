@@ -1,7 +1,6 @@
 package payload
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -61,6 +60,8 @@ func asciiOnly(data []byte) bool {
 // It never fails: what enmime cannot read becomes an entry in Errors, and
 // the raw message is then included so that nothing is lost.
 func Parse(data []byte, receivedAt time.Time, opts Options) *wire.Message {
+	raw := data
+	data = forParsing(data)
 	m := &wire.Message{
 		ReceivedAt:  receivedAt.UTC(),
 		Attachments: []wire.Attachment{},
@@ -69,27 +70,27 @@ func Parse(data []byte, receivedAt time.Time, opts Options) *wire.Message {
 	}
 	var env *enmime.Envelope // set by readEnvelope below, nil when the message is not parsed
 	defer func() { addMeaning(m, env, opts.envelopeFrom) }()
-	raw, truncated := scanHeaders(data)
-	m.Headers = make([]wire.Header, len(raw))
-	for i, h := range raw {
+	fields, truncated := scanHeaders(data)
+	m.Headers = make([]wire.Header, len(fields))
+	for i, h := range fields {
 		m.Headers[i] = wire.Header{Name: h.name, Value: decodeHeader(h.value)}
 	}
 	if truncated {
 		m.Errors = append(m.Errors, wire.ParseError{Name: wire.ErrorHeadersTooLarge,
 			Detail: fmt.Sprintf("only the first %d header fields or %d bytes are listed", maxHeaderFields, maxHeaderBytes)})
 	}
-	fromHeaders(m, raw)
+	fromHeaders(m, fields)
 
 	if depth, parts := mimeShape(data); depth > maxMIMEDepth || parts > maxMIMEParts {
 		m.Errors = append(m.Errors, wire.ParseError{Name: wire.ErrorTooComplex, Severe: true,
 			Detail: fmt.Sprintf("MIME structure too complex to parse (more than %d levels or %d parts); the message is in raw", maxMIMEDepth, maxMIMEParts)})
-		m.Raw = data
+		m.Raw = raw
 		return m
 	}
 	env, err := readEnvelope(data)
 	if err != nil {
 		m.Errors = append(m.Errors, wire.ParseError{Name: wire.ErrorUnparseable, Detail: err.Error(), Severe: true})
-		m.Raw = data
+		m.Raw = raw
 		return m
 	}
 	b := walkParts(data, env.Root, opts)
@@ -104,7 +105,7 @@ func Parse(data []byte, receivedAt time.Time, opts Options) *wire.Message {
 		m.Errors = append(m.Errors, wire.ParseError{Name: e.Name, Detail: e.Detail, Severe: e.Severe})
 	}
 	if opts.IncludeRaw {
-		m.Raw = data
+		m.Raw = raw
 	}
 	return m
 }
@@ -140,7 +141,7 @@ func readEnvelope(data []byte) (env *enmime.Envelope, err error) {
 	if asciiOnly(data) {
 		p = asciiParser
 	}
-	return p.ReadEnvelope(bytes.NewReader(data))
+	return envelopeOf(p, data)
 }
 
 // filename prefers our RFC 2231 decoding, which knows every charset, to
