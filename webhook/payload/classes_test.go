@@ -267,9 +267,30 @@ func TestUnreadableLineShapes(t *testing.T) {
 	if string(m.Raw) != msg {
 		t.Error("raw is not the message as received")
 	}
+	msg = "From mike@nowhere.com\r\nReturn-Path: <mike@nowhere.com>\r\nSubject: mbox\r\n\r\nbody\r\n"
+	m = Parse([]byte(msg), time.Unix(0, 0), Options{})
+	if m.Subject != "mbox" || m.Text != "body\r\n" || m.Raw != nil || m.Headers[0].Name != "Return-Path" {
+		t.Errorf("mbox From line: subject %q text %q raw %d bytes", m.Subject, m.Text, len(m.Raw))
+	}
 	msg = "   \r\nFrom: a@example.org\r\nSubject: spaces first\r\n\r\nbody\r\n"
 	m = Parse([]byte(msg), time.Unix(0, 0), Options{})
 	if m.Subject != "spaces first" || m.Text != "body\r\n" || m.Raw != nil {
 		t.Errorf("leading spaces: subject %q text %q raw %d bytes", m.Subject, m.Text, len(m.Raw))
+	}
+}
+
+func TestUnreadableContentTypes(t *testing.T) {
+	msg := "Subject: no slash\r\nContent-Type: text plain\r\n\r\nbody\r\n"
+	m := Parse([]byte(msg), time.Unix(0, 0), Options{})
+	if m.Text != "body\r\n" || m.Raw != nil {
+		t.Errorf("text %q raw %d bytes", m.Text, len(m.Raw))
+	}
+	// A base64 part with one character too many: enmime keeps nothing,
+	// a mail reader decodes what it can.
+	msg = "Subject: b\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: image/png\r\n" +
+		"Content-Transfer-Encoding: base64\r\n\r\naGVsbG8gd29ybGQh\r\nA\r\n--b--\r\n"
+	m = Parse([]byte(msg), time.Unix(0, 0), Options{})
+	if len(m.Attachments) != 1 || string(m.Attachments[0].Content) != "hello world!" {
+		t.Errorf("attachments %+v", m.Attachments)
 	}
 }

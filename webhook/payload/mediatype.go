@@ -17,19 +17,22 @@ import (
 //     writes filename=\r\n\t"=?iso-8859-1?Q?...?="; size=631148), which
 //     made the name swallow the parameters after it;
 //   - text after the media type that is no parameter, which made enmime
-//     skip the whole part: the media type is kept, the rest ignored.
+//     skip the whole part: the media type is kept, the rest ignored; a
+//     value that is no media type at all ("text plain") is kept as its
+//     first word, which contentType reads as text/plain (RFC 2045 5.2),
+//     where enmime refused the whole message.
 func parseMediaType(value string) (string, map[string]string, []string, error) {
 	value = spaceBeforeQuote.ReplaceAllString(value, `="`)
 	mtype, params, invalid, err := mediatype.Parse(value)
 	if err != nil {
 		first, _, _ := strings.Cut(value, ";")
 		f := strings.Fields(first)
-		if len(f) == 0 || !strings.Contains(f[0], "/") {
+		if len(f) == 0 {
 			return mtype, params, invalid, err
 		}
 		mtype, params, invalid, err = mediatype.Parse(f[0])
 		if err != nil {
-			return mtype, params, invalid, err
+			mtype, params, invalid = strings.ToLower(f[0]), map[string]string{}, nil
 		}
 	}
 	for _, m := range extendedParam.FindAllStringSubmatch(value, -1) {

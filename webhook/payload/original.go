@@ -26,10 +26,13 @@ type originals struct {
 }
 
 // content returns p's content with its transfer encoding undone and
-// nothing else changed, for a text part; enmime's content otherwise, or
+// nothing else changed, for a text part, and for a base64 part enmime
+// gave up on (it keeps nothing of base64 with a stray character, where
+// a mail reader decodes what it can); enmime's content otherwise, or
 // when the original cannot be found or decoded.
 func (o *originals) content(p *enmime.Part) []byte {
-	if !strings.HasPrefix(strings.ToLower(p.ContentType), "text/") {
+	lostBase64 := len(p.Content) == 0 && strings.EqualFold(strings.TrimSpace(p.Header.Get("Content-Transfer-Encoding")), "base64")
+	if !strings.HasPrefix(strings.ToLower(p.ContentType), "text/") && !lostBase64 {
 		return p.Content
 	}
 	if !o.parsed {
@@ -51,7 +54,7 @@ func (o *originals) content(p *enmime.Part) []byte {
 		return p.Content
 	}
 	out, err := undoTransferEncoding(raw.Content, p.Header.Get("Content-Transfer-Encoding"))
-	if err != nil {
+	if err != nil && !lostBase64 {
 		return p.Content
 	}
 	return out

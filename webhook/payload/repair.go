@@ -11,18 +11,25 @@ import (
 //     the whole message was one header line and had no fields at all.
 //     When CR is the only line end, it becomes CRLF.
 //   - Some software puts white space before the first header field, or a
-//     line of spaces above it; enmime then refused the message. The
-//     leading white space is dropped when a header field follows it.
+//     line of spaces above it, and archives keep mbox's "From " line
+//     above it; enmime then refused the message. Both are dropped when a
+//     header field follows them.
 //
 // data is never modified; a new slice is returned when something changes.
 func forParsing(data []byte) []byte {
 	if lf := bytes.Count(data, []byte{'\n'}); lf <= 1 && bytes.Count(data, []byte{'\r'}) > lf+1 {
 		data = bytes.ReplaceAll(bytes.ReplaceAll(data, []byte("\r\n"), []byte("\r")), []byte("\r"), []byte("\r\n"))
 	}
-	if len(data) == 0 || (data[0] != ' ' && data[0] != '\t' && data[0] != '\r' && data[0] != '\n') {
+	rest := data
+	if bytes.HasPrefix(rest, []byte("From ")) {
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			rest = rest[i+1:]
+		}
+	}
+	rest = bytes.TrimLeft(rest, " \t\r\n")
+	if len(rest) == len(data) {
 		return data
 	}
-	rest := bytes.TrimLeft(data, " \t\r\n")
 	line := rest
 	if i := bytes.IndexByte(rest, '\n'); i >= 0 {
 		line = rest[:i]

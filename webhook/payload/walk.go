@@ -82,9 +82,13 @@ func (b *body) leaf(p *enmime.Part, opts Options) {
 
 // contentType is the part's media type, with RFC 2045's and 2046's
 // defaults for a part without one: text/plain, or message/rfc822 in a
-// multipart/digest.
+// multipart/digest; a type that is not type/subtype is text/plain too
+// (RFC 2045 5.2).
 func contentType(p *enmime.Part) string {
 	if ct := strings.ToLower(p.ContentType); ct != "" {
+		if !strings.Contains(ct, "/") {
+			return "text/plain"
+		}
 		return ct
 	}
 	if p.Parent != nil && strings.EqualFold(p.Parent.ContentType, "multipart/digest") {
