@@ -294,3 +294,19 @@ func TestUnreadableContentTypes(t *testing.T) {
 		t.Errorf("attachments %+v", m.Attachments)
 	}
 }
+
+func TestHeaderWithoutEmptyLine(t *testing.T) {
+	// A part's header runs into its body (cpython's msg_47), a part has no
+	// header at all, and the message's header runs into its first
+	// delimiter after a preamble line: no text is lost.
+	msg := "Subject: s\r\nContent-Type: multipart/mixed;\r\n boundary=\"b\"\r\nThis is a multi-part message.\r\n" +
+		"--b\r\nContent-Type: text/plain\r\nbar\r\n\r\n--b\r\nno header here\r\n\r\n--b\r\nContent-Type: text/html\r\n<p>baz</p>\r\n--b--\r\n"
+	m := Parse([]byte(msg), time.Unix(0, 0), Options{})
+	if lf(m.Text) != "bar\n\nno header here\n" || lf(m.HTML) != "<p>baz</p>" || m.Raw != nil {
+		t.Errorf("text %q html %q raw %d bytes", m.Text, m.HTML, len(m.Raw))
+	}
+	// The message's header keeps a line without colon as a continuation.
+	if m.Headers[1].Value != `multipart/mixed; boundary="b" This is a multi-part message.` {
+		t.Errorf("content-type %q", m.Headers[1].Value)
+	}
+}

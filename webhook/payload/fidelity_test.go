@@ -103,11 +103,18 @@ func compareField(field string, o *oracleReading, m *wire.Message) string {
 	panic("unknown field " + field)
 }
 
+// diffString shows where two strings part, with some context.
 func diffString(want, got string) string {
 	if want == got {
 		return ""
 	}
-	return fmt.Sprintf("want %q, got %q", truncate(want, 120), truncate(got, 120))
+	i := 0
+	for i < len(want) && i < len(got) && want[i] == got[i] {
+		i++
+	}
+	from := max(0, i-30)
+	return fmt.Sprintf("at byte %d of %d/%d: want %q, got %q", i, len(want), len(got),
+		want[from:min(len(want), i+60)], got[from:min(len(got), i+60)])
 }
 
 func diffAddrs(want []oracleAddr, got []wire.Address) string {

@@ -1,6 +1,8 @@
 package payload
 
 import (
+	"errors"
+	"mime"
 	"regexp"
 	"strings"
 
@@ -16,8 +18,10 @@ import (
 //   - white space or a fold between "=" and a quoted value (Exchange
 //     writes filename=\r\n\t"=?iso-8859-1?Q?...?="; size=631148), which
 //     made the name swallow the parameters after it;
-//   - text after the media type that is no parameter, which made enmime
-//     skip the whole part: the media type is kept, the rest ignored; a
+//   - text that is no parameter (after the media type, or after a
+//     parameter: "boundary=\"b\" This is a multi-part message"), which
+//     made enmime skip the whole part: the media type and the parameters
+//     that can be read are kept, the rest ignored; a
 //     value that is no media type at all ("text plain") is kept as its
 //     first word, which contentType reads as text/plain (RFC 2045 5.2),
 //     where enmime refused the whole message.
@@ -25,14 +29,18 @@ func parseMediaType(value string) (string, map[string]string, []string, error) {
 	value = spaceBeforeQuote.ReplaceAllString(value, `="`)
 	mtype, params, invalid, err := mediatype.Parse(value)
 	if err != nil {
-		first, _, _ := strings.Cut(value, ";")
-		f := strings.Fields(first)
-		if len(f) == 0 {
+		mtype, params, invalid, err = lenientMediaType(value)
+		if err != nil {
 			return mtype, params, invalid, err
 		}
-		mtype, params, invalid, err = mediatype.Parse(f[0])
-		if err != nil {
-			mtype, params, invalid = strings.ToLower(f[0]), map[string]string{}, nil
+	}
+	for k, v := range params {
+		// enmime's repairs of a quoted value followed by text leave the
+		// quotes and the text in the value.
+		if strings.HasPrefix(v, `"`) {
+			if _, ps, _, _ := lenientMediaType(value); ps[k] != "" {
+				params[k] = ps[k]
+			}
 		}
 	}
 	for _, m := range extendedParam.FindAllStringSubmatch(value, -1) {
@@ -54,3 +62,38 @@ var (
 	// extendedParam finds RFC 2231 parameter names: name*= or name*0*=.
 	extendedParam = regexp.MustCompile(`(?:^|;)[ \t\r\n]*([A-Za-z0-9_.-]+)\*(?:0\*?)?[ \t]*=`)
 )
+
+// lenientMediaType reads what it can of a value mime.ParseMediaType
+// refuses: the first word as the media type, and each parameter that
+// parses alone, or whose first word does.
+func lenientMediaType(value string) (string, map[string]string, []string, error) {
+	segs := strings.Split(value, ";")
+	f := strings.Fields(segs[0])
+	if len(f) == 0 {
+		return "", nil, nil, errNoMediaType
+	}
+	mtype, params, _, err := mediatype.Parse(f[0])
+	if err != nil {
+		mtype = strings.ToLower(f[0])
+	}
+	if params == nil {
+		params = map[string]string{}
+	}
+	for _, seg := range segs[1:] {
+		seg = strings.TrimSpace(seg)
+		_, ps, err := mime.ParseMediaType("x/x; " + seg)
+		if words := strings.Fields(seg); err != nil && len(words) > 0 {
+			_, ps, err = mime.ParseMediaType("x/x; " + words[0])
+		}
+		if err == nil {
+			for k, v := range ps {
+				if _, dup := params[k]; !dup {
+					params[k] = v
+				}
+			}
+		}
+	}
+	return mtype, params, nil, nil
+}
+
+var errNoMediaType = errors.New("mime: no media type")
