@@ -20,9 +20,14 @@ import (
 // only, and each part handed to enmime alone, which then has no outer
 // boundary to misplace; every other message goes to enmime whole.
 
-// midLineBoundary reports whether a multipart boundary of data appears
-// in it other than at the start of a line.
-func midLineBoundary(data []byte) bool {
+// enmime's reader also peeks the length of the boundary into a 4096-byte
+// buffer: with a longer boundary (RFC 2046 allows 70 characters; mime4j's
+// test mail has thousands) it finds no part at all, and said nothing.
+
+// ownSplit reports whether data's multiparts must be split here: a
+// multipart boundary appears in it other than at the start of a line, or
+// is too long for enmime's reader.
+func ownSplit(data []byte) bool {
 	seen := map[string]bool{}
 	for rest := data; ; {
 		i := indexFoldASCII(rest, "boundary")
@@ -33,6 +38,9 @@ func midLineBoundary(data []byte) bool {
 		b := boundaryValue(rest)
 		if b == "" || seen[b] {
 			continue
+		}
+		if len(b) > 1000 {
+			return true
 		}
 		seen[b] = true
 		delim := []byte("--" + b)
@@ -52,7 +60,7 @@ func midLineBoundary(data []byte) bool {
 // boundaryValue reads the value after a "boundary" parameter name:
 // optional "*" forms are left to the strict path.
 func boundaryValue(rest []byte) string {
-	s := strings.TrimLeft(string(rest[:min(len(rest), 200)]), " \t")
+	s := strings.TrimLeft(string(rest[:min(len(rest), 10000)]), " \t")
 	if !strings.HasPrefix(s, "=") {
 		return ""
 	}
@@ -147,8 +155,9 @@ func splitBody(body []byte, boundary string) [][]byte {
 		if end >= 0 {
 			next = pos + end + 1
 		}
-		line := strings.TrimRight(string(body[pos:next]), " \t\r\n")
-		if rest, isDelim := strings.CutPrefix(line, delim); isDelim && (rest == "" || rest == "--") {
+		line := strings.TrimRight(string(body[pos:next]), "\r\n")
+		rest, isDelim := strings.CutPrefix(line, delim)
+		if rest = strings.TrimRight(rest, " \t"); isDelim && (rest == "" || rest == "--") {
 			if start >= 0 {
 				parts = append(parts, trimLineEnd(body[start:pos]))
 			}
@@ -188,7 +197,7 @@ func numberParts(parent *enmime.Part) {
 // envelopeOf parses data with p, splitting the multiparts here when a
 // boundary string stands inside a line.
 func envelopeOf(p *enmime.Parser, data []byte) (*enmime.Envelope, error) {
-	if !midLineBoundary(data) {
+	if !ownSplit(data) {
 		return p.ReadEnvelope(bytes.NewReader(data))
 	}
 	root, err := readSplit(p, data)

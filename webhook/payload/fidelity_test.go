@@ -160,12 +160,12 @@ func diffBody(want, got string) string {
 func diffParts(want []oraclePart, got []wire.Attachment) string {
 	used := make([]bool, len(got))
 	var missing, names []string
-	match := func(p oraclePart, exact bool) bool {
+	// match pairs p with an unused part: same content type, and the same
+	// sha256 unless anySum, and the same name if sameName.
+	match := func(p oraclePart, anySum, sameName bool) bool {
 		for i, a := range got {
-			if used[i] || !strings.EqualFold(a.ContentType, p.ContentType) {
-				continue
-			}
-			if exact && a.SHA256 != *p.SHA256 {
+			if used[i] || !strings.EqualFold(a.ContentType, p.ContentType) ||
+				(!anySum && a.SHA256 != *p.SHA256) || (sameName && collapse(a.Filename) != collapse(p.Filename)) {
 				continue
 			}
 			used[i] = true
@@ -176,13 +176,17 @@ func diffParts(want []oraclePart, got []wire.Attachment) string {
 		}
 		return false
 	}
-	for _, p := range want {
-		if p.SHA256 != nil && !match(p, true) {
+	pending := make([]bool, len(want))
+	for i, p := range want {
+		pending[i] = p.SHA256 == nil || !match(p, false, true)
+	}
+	for i, p := range want {
+		if pending[i] && p.SHA256 != nil && !match(p, false, false) {
 			missing = append(missing, fmt.Sprintf("%s %q %d bytes", p.ContentType, p.Filename, *p.Size))
 		}
 	}
 	for _, p := range want {
-		if p.SHA256 == nil && !match(p, false) {
+		if p.SHA256 == nil && !match(p, true, false) {
 			missing = append(missing, fmt.Sprintf("%s %q", p.ContentType, p.Filename))
 		}
 	}

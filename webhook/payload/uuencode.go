@@ -123,9 +123,7 @@ func uuAttachment(f uuFile, p *enmime.Part, opts Options) wire.Attachment {
 		SHA256:      hex.EncodeToString(sum[:]),
 	}
 	if isUUEncoding(p.Header.Get("Content-Transfer-Encoding")) {
-		if ct := contentType(p); ct != "text/plain" {
-			a.ContentType = ct
-		}
+		a.ContentType = contentType(p)
 		if p.Disposition != "" {
 			a.Disposition = p.Disposition
 		}
