@@ -72,11 +72,7 @@ func wireForm(data []byte) []byte {
 func compareField(field string, o *oracleReading, m *wire.Message) string {
 	switch field {
 	case "subject":
-		want := ""
-		if o.Subject != nil {
-			want = *o.Subject
-		}
-		return diffString(collapse(want), collapse(m.Subject))
+		return diffString(collapse(deref(o.Subject)), collapse(m.Subject))
 	case "from":
 		return diffAddrs(o.From, m.From)
 	case "to":
@@ -86,11 +82,7 @@ func compareField(field string, o *oracleReading, m *wire.Message) string {
 	case "reply_to":
 		return diffAddrs(o.ReplyTo, m.ReplyTo)
 	case "message_id":
-		want := ""
-		if o.MessageID != nil {
-			want = *o.MessageID
-		}
-		return diffString(want, m.MessageID)
+		return diffString(deref(o.MessageID), m.MessageID)
 	case "date":
 		return diffDate(o.Date, m.Date)
 	case "text":
@@ -101,6 +93,14 @@ func compareField(field string, o *oracleReading, m *wire.Message) string {
 		return diffParts(o.Parts, slices.Concat(m.Attachments, m.Inlines))
 	}
 	panic("unknown field " + field)
+}
+
+// deref reads the oracle's null as "".
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 // diffString shows where two strings part, with some context.
