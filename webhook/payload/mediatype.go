@@ -26,7 +26,9 @@ import (
 //     first word, which contentType reads as text/plain (RFC 2045 5.2),
 //     where enmime refused the whole message.
 func parseMediaType(value string) (string, map[string]string, []string, error) {
-	value = spaceBeforeQuote.ReplaceAllString(value, `="`)
+	if strings.Contains(value, "= ") || strings.Contains(value, "=\t") || strings.Contains(value, "=\r") || strings.Contains(value, "=\n") {
+		value = spaceBeforeQuote.ReplaceAllString(value, `="`)
+	}
 	mtype, params, invalid, err := mediatype.Parse(value)
 	if err != nil {
 		mtype, params, invalid, err = lenientMediaType(value)
@@ -42,6 +44,9 @@ func parseMediaType(value string) (string, map[string]string, []string, error) {
 				params[k] = ps[k]
 			}
 		}
+	}
+	if !strings.Contains(value, "*") {
+		return mtype, params, invalid, nil
 	}
 	for _, m := range extendedParam.FindAllStringSubmatch(value, -1) {
 		name := strings.ToLower(m[1])

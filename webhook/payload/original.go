@@ -32,7 +32,7 @@ type originals struct {
 // when the original cannot be found or decoded.
 func (o *originals) content(p *enmime.Part) []byte {
 	lostBase64 := len(p.Content) == 0 && strings.EqualFold(strings.TrimSpace(p.Header.Get("Content-Transfer-Encoding")), "base64")
-	if !strings.HasPrefix(strings.ToLower(p.ContentType), "text/") && !lostBase64 {
+	if (!strings.HasPrefix(strings.ToLower(p.ContentType), "text/") || unconverted(p)) && !lostBase64 {
 		return p.Content
 	}
 	if !o.parsed {
@@ -58,6 +58,23 @@ func (o *originals) content(p *enmime.Part) []byte {
 		return p.Content
 	}
 	return out
+}
+
+// unconverted reports whether enmime left p's bytes as they were: UTF-8,
+// no charset, or ASCII that is ASCII. The second parse is then not needed.
+func unconverted(p *enmime.Part) bool {
+	switch strings.ToLower(p.Charset) {
+	case "", "utf-8", "utf8":
+		return true
+	case "us-ascii", "ascii":
+		for _, c := range p.Content {
+			if c >= 0x80 {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // readRaw parses data with rawParser, turning a panic into an error as
