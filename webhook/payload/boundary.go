@@ -29,7 +29,9 @@ import (
 // is too long for enmime's reader.
 func ownSplit(data []byte) bool {
 	seen := map[string]bool{}
-	for rest := data; ; {
+	// Bounded: a message may say "boundary" any number of times, and
+	// each distinct value costs a scan of the message.
+	for rest, n := data, 0; n < maxBoundaryMentions && len(seen) < maxBoundaries; n++ {
 		i := indexFoldASCII(rest, "boundary")
 		if i < 0 {
 			return false
@@ -39,10 +41,10 @@ func ownSplit(data []byte) bool {
 		if b == "" || seen[b] {
 			continue
 		}
+		seen[b] = true
 		if len(b) > 1000 {
 			return true
 		}
-		seen[b] = true
 		delim := []byte("--" + b)
 		for at, from := 0, 0; ; from = at + len(delim) {
 			j := bytes.Index(data[from:], delim)
@@ -55,26 +57,33 @@ func ownSplit(data []byte) bool {
 			}
 		}
 	}
+	return false
 }
+
+// Bounds on ownSplit's work; real mail mentions a few boundaries.
+const (
+	maxBoundaryMentions = 1000
+	maxBoundaries       = 64
+)
 
 // boundaryValue reads the value after a "boundary" parameter name:
 // optional "*" forms are left to the strict path.
 func boundaryValue(rest []byte) string {
-	s := strings.TrimLeft(string(rest[:min(len(rest), 10000)]), " \t")
-	if !strings.HasPrefix(s, "=") {
+	rest = bytes.TrimLeft(rest[:min(len(rest), 10000)], " \t")
+	if len(rest) == 0 || rest[0] != '=' {
 		return ""
 	}
-	s = strings.TrimLeft(s[1:], " \t")
-	if strings.HasPrefix(s, `"`) {
-		if end := strings.IndexByte(s[1:], '"'); end > 0 {
-			return s[1 : end+1]
+	rest = bytes.TrimLeft(rest[1:], " \t")
+	if len(rest) > 0 && rest[0] == '"' {
+		if end := bytes.IndexByte(rest[1:], '"'); end > 0 {
+			return string(rest[1 : end+1])
 		}
 		return ""
 	}
-	if end := strings.IndexAny(s, "; \t\r\n"); end >= 0 {
-		s = s[:end]
+	if end := bytes.IndexAny(rest, "; \t\r\n"); end >= 0 {
+		rest = rest[:end]
 	}
-	return s
+	return string(rest)
 }
 
 // readSplit reads data as p.ReadParts does, except that every multipart

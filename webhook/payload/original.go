@@ -3,6 +3,7 @@ package payload
 import (
 	"bytes"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"mime/quotedprintable"
 	"strings"
@@ -82,7 +83,7 @@ func unconverted(p *enmime.Part) bool {
 func readRaw(data []byte) (root *enmime.Part, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			root, err = nil, io.ErrUnexpectedEOF
+			root, err = nil, fmt.Errorf("enmime: panic: %v", r)
 		}
 	}()
 	env, err := envelopeOf(rawParser, data)

@@ -95,7 +95,8 @@ func Parse(data []byte, receivedAt time.Time, opts Options) *wire.Message {
 	}
 	b := walkParts(data, env.Root, opts)
 	m.Text, m.HTML = joinParts(b.text), joinParts(b.html)
-	// Text from HTML when there is no text part: the one place it is made.
+	// Text from HTML when there is no text part: the one call site. It is
+	// enmime's conversion until webhook/payload/htmltext.go replaces it.
 	if m.Text == "" && m.HTML != "" {
 		m.Text = env.Text
 	}
