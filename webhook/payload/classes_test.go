@@ -310,3 +310,16 @@ func TestHeaderWithoutEmptyLine(t *testing.T) {
 		t.Errorf("content-type %q", m.Headers[1].Value)
 	}
 }
+
+func TestDeclaredUTF8Kept(t *testing.T) {
+	// enmime's own sample: declared utf-8, written in utf-8; its charset
+	// detection guesses ISO-8859-1 and would give "Ã¶oÃ¶o".
+	data, err := os.ReadFile(filepath.Join(corpusDir, "enmime", "parts_chardet-detection.eml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := Parse(wireForm(data), time.Unix(0, 0), Options{})
+	if !strings.HasSuffix(strings.TrimSpace(lf(m.Text)), "Nachricht:\nöoöo") {
+		t.Errorf("text %q", m.Text)
+	}
+}

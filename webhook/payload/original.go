@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime/quotedprintable"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/jhillyerd/enmime/v2"
 )
@@ -36,6 +37,28 @@ func (o *originals) content(p *enmime.Part) []byte {
 	if (!strings.HasPrefix(strings.ToLower(p.ContentType), "text/") || unconverted(p)) && !lostBase64 {
 		return p.Content
 	}
+	out, err := o.decoded(p)
+	if out == nil || (err != nil && !lostBase64) {
+		return p.Content
+	}
+	return out
+}
+
+// bodyText is p's text: enmime's, except where its charset detection
+// overrode a utf-8 declaration that the bytes bear out (it reads such
+// text as ISO-8859-1 now and then, turning "ö" into "Ã¶").
+func (o *originals) bodyText(p *enmime.Part) string {
+	if strings.EqualFold(p.OrigCharset, "utf-8") && !strings.EqualFold(p.Charset, "utf-8") {
+		if out, err := o.decoded(p); err == nil && out != nil && utf8.Valid(out) {
+			return string(out)
+		}
+	}
+	return toUTF8(string(p.Content))
+}
+
+// decoded returns p's bytes with only the transfer encoding undone, from
+// the raw pass; nil when the part is not found there.
+func (o *originals) decoded(p *enmime.Part) ([]byte, error) {
 	if !o.parsed {
 		o.parsed = true
 		if root, err := readRaw(o.data); err == nil {
@@ -52,13 +75,9 @@ func (o *originals) content(p *enmime.Part) []byte {
 	}
 	raw, ok := o.byID[p.PartID]
 	if !ok || raw.ContentType != p.ContentType {
-		return p.Content
+		return nil, nil
 	}
-	out, err := undoTransferEncoding(raw.Content, p.Header.Get("Content-Transfer-Encoding"))
-	if err != nil && !lostBase64 {
-		return p.Content
-	}
-	return out
+	return undoTransferEncoding(raw.Content, p.Header.Get("Content-Transfer-Encoding"))
 }
 
 // unconverted reports whether enmime left p's bytes as they were: UTF-8,

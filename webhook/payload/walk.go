@@ -66,7 +66,7 @@ func (b *body) leaf(p *enmime.Part, opts Options) {
 		}
 		return
 	}
-	content := toUTF8(string(p.Content))
+	content := b.orig.bodyText(p)
 	if ct == "text/html" {
 		b.html = append(b.html, content)
 		return
