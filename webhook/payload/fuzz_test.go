@@ -19,6 +19,12 @@ var fuzzSeeds = []string{
 	"Content-Type: text/plain; charset=unknown-8bit\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n=ZZ=\r\n",
 	":\r\n \r\nFrom \r\n\r\n",
 	"",
+	// issue 15's shapes: a boundary inside a line, a part header without
+	// an empty line, uuencode, bare CR, RFC 2231 in another charset.
+	"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nsee --b here\r\n  --b\r\n--b\r\nContent-Type: text/plain\r\nbar\r\n--b--\r\n",
+	"Subject: u\r\n\r\nbegin 644 a.txt\r\n%86)C\r\n`\r\nend\r\n",
+	"From x\rSubject: cr\r\rbody\r",
+	"Content-Type: multipart/mixed; boundary*=iso-8859-1''b%E9\r\n\r\n--b\xe9\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\nbegin 600 f\r\n!80``\r\nend\r\n--b\xe9--\r\n",
 }
 
 // FuzzPayload checks that any message, however broken, becomes a valid

@@ -2,6 +2,7 @@ package payload
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"unicode/utf8"
 
@@ -76,7 +77,19 @@ func scanHeaders(data []byte) (fields []rawHeader, truncated bool) {
 // decodeHeader decodes RFC 2047 encoded words; raw 8-bit text that is not
 // UTF-8 is read as Latin-1, the most common legacy case.
 func decodeHeader(v string) string {
-	return toUTF8(enmime.DecodeRFC2047(toUTF8(v)))
+	v = toUTF8(repairWords(v))
+	if !strings.Contains(v, "=?") {
+		return v
+	}
+	d := enmime.DecodeRFC2047(v)
+	if strings.Contains(d, "=?") {
+		// enmime leaves words in a charset with an RFC 2231 language
+		// suffix ("=?iso-8859-2*sl?Q?...?=") undecoded.
+		if ours, err := wordDecoder.DecodeHeader(v); err == nil {
+			d = ours
+		}
+	}
+	return toUTF8(d)
 }
 
 func toUTF8(s string) string {
@@ -100,4 +113,54 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "..."
+}
+
+// repairWords mends two common faults of encoded words that Go's decoder
+// refuses, so that they would arrive with their =?...?= markers: raw
+// 8-bit bytes inside a Q word (Eudora writes "=?iso-8859-1?Q?Fr\xf6sche?=")
+// become =XX, which is what the sender meant; a B word's missing or
+// surplus "=" padding is corrected.
+func repairWords(v string) string {
+	if !strings.Contains(v, "=?") {
+		return v
+	}
+	var b strings.Builder
+	for {
+		start := strings.Index(v, "=?")
+		if start < 0 {
+			break
+		}
+		// =?charset?Q?text?=
+		q1 := strings.IndexByte(v[start+2:], '?')
+		if q1 < 0 || start+2+q1+3 > len(v) {
+			break
+		}
+		encAt := start + 2 + q1 + 1
+		end := strings.Index(v[encAt+2:], "?=")
+		if v[encAt+1] != '?' || end < 0 || !strings.ContainsRune("QqBb", rune(v[encAt])) {
+			b.WriteString(v[:start+2])
+			v = v[start+2:]
+			continue
+		}
+		textEnd := encAt + 2 + end
+		b.WriteString(v[:encAt+2])
+		if v[encAt] == 'B' || v[encAt] == 'b' {
+			text := strings.TrimRight(v[encAt+2:textEnd], "=")
+			b.WriteString(text + strings.Repeat("=", (4-len(text)%4)%4))
+			b.WriteString("?=")
+			v = v[textEnd+2:]
+			continue
+		}
+		for i := encAt + 2; i < textEnd; i++ {
+			if c := v[i]; c >= 0x80 {
+				fmt.Fprintf(&b, "=%02X", c)
+			} else {
+				b.WriteByte(c)
+			}
+		}
+		b.WriteString("?=")
+		v = v[textEnd+2:]
+	}
+	b.WriteString(v)
+	return b.String()
 }

@@ -1,14 +1,11 @@
 package payload
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"net/mail"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/jhillyerd/enmime/v2"
 
@@ -29,6 +26,9 @@ type Options struct {
 	// ParseTimeout bounds the parse: past it the message is encoded raw,
 	// with a severe error (see parseWithin). Zero means no bound.
 	ParseTimeout time.Duration
+	// enmimeOnly leaves every part to enmime, large ones included (see
+	// lift.go); tests compare the two readings.
+	enmimeOnly bool
 }
 
 var parserOptions = []enmime.Option{
@@ -38,6 +38,7 @@ var parserOptions = []enmime.Option{
 	// enmime's HTML-to-text goes through html.Parse, which is not linear
 	// in its input; htmlToText replaces it.
 	enmime.DisableTextConversion(true),
+	enmime.SetCustomParseMediaType(parseMediaType),
 }
 
 var (
@@ -68,6 +69,8 @@ func asciiOnly(data []byte) bool {
 // It never fails: what enmime cannot read becomes an entry in Errors, and
 // the raw message is then included so that nothing is lost.
 func Parse(data []byte, receivedAt time.Time, opts Options) *wire.Message {
+	raw := data
+	data = forParsing(data)
 	m := &wire.Message{
 		ReceivedAt:  receivedAt.UTC(),
 		Attachments: []wire.Attachment{},
@@ -76,57 +79,47 @@ func Parse(data []byte, receivedAt time.Time, opts Options) *wire.Message {
 	}
 	var env *enmime.Envelope // set by readEnvelope below, nil when the message is not parsed
 	defer func() { addMeaning(m, env, opts.envelopeFrom) }()
-	raw, truncated := scanHeaders(data)
-	m.Headers = make([]wire.Header, len(raw))
-	for i, h := range raw {
+	fields, truncated := scanHeaders(data)
+	m.Headers = make([]wire.Header, len(fields))
+	for i, h := range fields {
 		m.Headers[i] = wire.Header{Name: h.name, Value: decodeHeader(h.value)}
 	}
 	if truncated {
 		m.Errors = append(m.Errors, wire.ParseError{Name: wire.ErrorHeadersTooLarge,
 			Detail: fmt.Sprintf("only the first %d header fields or %d bytes are listed", maxHeaderFields, maxHeaderBytes)})
 	}
-	fromHeaders(m, raw)
+	fromHeaders(m, fields)
 
 	if depth, parts := mimeShape(data); depth > maxMIMEDepth || parts > maxMIMEParts {
 		m.Errors = append(m.Errors, wire.ParseError{Name: wire.ErrorTooComplex, Severe: true,
 			Detail: fmt.Sprintf("MIME structure too complex to parse (more than %d levels or %d parts); the message is in raw", maxMIMEDepth, maxMIMEParts)})
-		m.Raw = data
+		m.Raw = raw
 		return m
 	}
-	forEnmime, large := liftLargeParts(data)
+	forEnmime, large := data, []lifted(nil)
+	if !opts.enmimeOnly {
+		forEnmime, large = liftLargeParts(data)
+	}
 	env, err := readEnvelope(forEnmime)
 	restoreLifted(env, large)
 	if err != nil {
 		m.Errors = append(m.Errors, wire.ParseError{Name: wire.ErrorUnparseable, Detail: err.Error(), Severe: true})
-		m.Raw = data
+		m.Raw = raw
 		return m
 	}
-	m.Text = env.Text
-	m.HTML = env.HTML
+	b := walkParts(data, env.Root, opts)
+	m.Text, m.HTML = joinParts(b.text), joinParts(b.html)
+	// Text from HTML when there is no text part: the one call site.
 	if m.Text == "" && m.HTML != "" {
 		m.Text = htmlToText(m.HTML)
 	}
-	for _, p := range env.Attachments {
-		m.Attachments = append(m.Attachments, attachment(p, opts))
-	}
-	for _, p := range env.Inlines {
-		m.Inlines = append(m.Inlines, attachment(p, opts))
-	}
-	// Parts with neither disposition nor a text type (an image in a
-	// multipart/related without Content-Disposition) are inlines when they
-	// can be referenced, attachments otherwise: none is dropped.
-	for _, p := range env.OtherParts {
-		if p.ContentID != "" {
-			m.Inlines = append(m.Inlines, attachment(p, opts))
-		} else {
-			m.Attachments = append(m.Attachments, attachment(p, opts))
-		}
-	}
+	m.Attachments = append(m.Attachments, b.attachments...)
+	m.Inlines = append(m.Inlines, b.inlines...)
 	for _, e := range env.Errors {
 		m.Errors = append(m.Errors, wire.ParseError{Name: e.Name, Detail: e.Detail, Severe: e.Severe})
 	}
 	if opts.IncludeRaw {
-		m.Raw = data
+		m.Raw = raw
 	}
 	return m
 }
@@ -155,7 +148,7 @@ func readEnvelope(data []byte) (env *enmime.Envelope, err error) {
 	if asciiOnly(data) {
 		p = asciiParser
 	}
-	return p.ReadEnvelope(bytes.NewReader(data))
+	return envelopeOf(p, data)
 }
 
 // filename prefers our RFC 2231 decoding, which knows every charset, to
@@ -168,20 +161,21 @@ func filename(p *enmime.Part) string {
 	return p.FileName
 }
 
-func attachment(p *enmime.Part, opts Options) wire.Attachment {
-	sum := sha256.Sum256(p.Content)
+// attachment lists p with content, its bytes as attached.
+func attachment(p *enmime.Part, content []byte, opts Options) wire.Attachment {
+	sum := sha256.Sum256(content)
 	name := filename(p)
 	a := wire.Attachment{
 		Filename:     name,
 		SafeFilename: safeFilename(name),
-		ContentType:  p.ContentType,
+		ContentType:  contentType(p),
 		Disposition:  p.Disposition,
 		ContentID:    p.ContentID,
-		Size:         len(p.Content),
+		Size:         len(content),
 		SHA256:       hex.EncodeToString(sum[:]),
 	}
 	if !opts.OmitAttachments {
-		a.Content = p.Content
+		a.Content = content
 	}
 	return a
 }
@@ -211,7 +205,7 @@ func fromHeaders(m *wire.Message, raw []rawHeader) {
 		case "references":
 			m.References = msgIDs(h.value)
 		case "date":
-			t, err := mail.ParseDate(strings.TrimSpace(h.value))
+			t, err := parseDate(h.value)
 			if err == nil {
 				// ParseDate accepts offsets RFC 3339 cannot write (+2400),
 				// which would fail the whole payload's encoding.
@@ -239,23 +233,11 @@ func fromHeaders(m *wire.Message, raw []rawHeader) {
 }
 
 func addresses(m *wire.Message, h rawHeader) []wire.Address {
-	out := []wire.Address{}
-	v := strings.TrimSpace(h.value)
-	if v == "" {
-		return out
-	}
-	if !utf8.ValidString(v) {
-		v = latin1(v)
-	}
-	list, err := enmime.ParseAddressList(v)
+	list, err := parseAddresses(h.value)
 	if err != nil {
 		m.Errors = append(m.Errors, wire.ParseError{Name: wire.ErrorMalformedAddr, Detail: fmt.Sprintf("%s: %v", h.name, err)})
-		return out
 	}
-	for _, a := range list {
-		out = append(out, wire.Address{Name: a.Name, Address: a.Address})
-	}
-	return out
+	return list
 }
 
 // msgIDs returns the message ids of a Message-ID, In-Reply-To or
