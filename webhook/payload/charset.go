@@ -136,3 +136,20 @@ func utf8Underneath(text []byte, charset string) bool {
 	}
 	return false
 }
+
+// decodeWords is enmime.DecodeRFC2047 without its cost for the many
+// header values that hold no encoded word: with no '?' there is none (nor
+// a mangled one enmime would repair), and enmime would only turn CR and
+// LF into spaces (strings.Map copies nothing when there are none),
+// after upper-casing a copy of the value to look.
+func decodeWords(v string) string {
+	if strings.IndexByte(v, '?') >= 0 {
+		return enmime.DecodeRFC2047(v)
+	}
+	return strings.Map(func(r rune) rune {
+		if r == '\r' || r == '\n' {
+			return ' '
+		}
+		return r
+	}, v)
+}

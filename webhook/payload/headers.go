@@ -5,7 +5,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/jhillyerd/enmime/v2"
 	"golang.org/x/text/encoding/charmap"
 )
 
@@ -64,7 +63,7 @@ func scanHeaders(data []byte) (fields []rawHeader, truncated bool) {
 // decodeHeader decodes RFC 2047 encoded words; raw 8-bit text that is not
 // UTF-8 is read as Latin-1, the most common legacy case.
 func decodeHeader(v string) string {
-	return toUTF8(enmime.DecodeRFC2047(toUTF8(v)))
+	return toUTF8(decodeWords(toUTF8(v)))
 }
 
 func toUTF8(s string) string {
