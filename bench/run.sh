@@ -11,7 +11,13 @@
 #      recipient adds is compared with the floor's;
 #      then both again with bench/pipeload, which pipelines MAIL, RCPT and
 #      DATA as Postfix's lmtp client does (smtp-source does not);
-#   3. one large message (20 MiB, one big attachment) to 5 recipients,
+#   3. the real-mail mix: the messages of testdata/corpus (median 1.6 KB,
+#      p99 about 110 KB: MUA samples, newsletters, spam, bounces, CJK and
+#      Cyrillic mail), each sent as it is, pipelined by bench/pipeload,
+#      to 1 and then 3 recipients, against the floor and the bridge:
+#      msgs/s, MB/s, CPU per message and per MB of each process (from
+#      /proc), and the bridge's time against the floor's;
+#   4. one large message (20 MiB, one big attachment) to 5 recipients,
 #      on a fresh bridge: peak RSS, and goroutines, open fds and memory
 #      before and after; with STORAGE=1, again on a fresh bridge whose
 #      STORAGE_URL points at a local SeaweedFS (bench/s3, the binary
@@ -29,6 +35,9 @@
 #   BRIDGE_LOG_LEVEL=warn bench/run.sh          # without the info log lines
 #   STORAGE=1 bench/run.sh     # the large message also with object storage
 #   LARGE_ONLY=1 bench/run.sh  # only step 3 (with STORAGE=1: both variants)
+#   QUICK=1 bench/run.sh       # N=1000, 1 round: a first look in about a minute
+#   PROFILE=1 bench/run.sh     # also a CPU profile of the bridge under the mix:
+#                              # bench/out/mix.pprof (go tool pprof -top bench/out/lmtp-webhook bench/out/mix.pprof)
 #
 # Needs Go, curl, and smtp-source/smtp-sink (installed with apt-get when
 # missing and run as root). Output and logs go to bench/out/.
@@ -36,6 +45,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=${GOTOOLCHAIN:-go1.27.3}
 
+if [ "${QUICK:-}" = 1 ]; then
+  N=${N:-1000} ROUNDS=${ROUNDS:-1}
+fi
 N=${N:-4000}               # messages per run
 SESSIONS=${SESSIONS:-20}   # parallel LMTP sessions
 LENGTH=${LENGTH:-4096}     # body bytes of each small message
@@ -43,6 +55,9 @@ ROUNDS=${ROUNDS:-3}        # repetitions of each small-message run; the median c
 BIG=${BIG:-$((20 << 20))}  # size of the large message
 STORAGE=${STORAGE:-0}      # 1: measure the large message with STORAGE_URL too
 LARGE_ONLY=${LARGE_ONLY:-0} # 1: skip the small-message runs
+MANIFEST=${MANIFEST:-testdata/corpus/MANIFEST.tsv} # the real-mail mix
+MIX=$(($(wc -l <"$MANIFEST") - 1))                 # messages in it
+MIXN=${MIXN:-$((2 * MIX))}                         # messages per real-mail run: each twice
 OUT=bench/out
 mkdir -p "$OUT"
 
@@ -64,7 +79,9 @@ say "building"
 if [ -n "${BRIDGE:-}" ]; then
   cp "$BRIDGE" "$OUT/lmtp-webhook" # compare another build with the same load
 else
-  go build -o "$OUT/lmtp-webhook" .
+  tags=()
+  [ "${PROFILE:-}" = 1 ] && tags=(-tags pprof) # serves net/http/pprof on BENCH_PPROF_LISTEN
+  go build "${tags[@]}" -o "$OUT/lmtp-webhook" .
 fi
 go build -o "$OUT/receiver" ./bench/receiver
 go build -o "$OUT/floor" ./bench/floor
@@ -121,7 +138,8 @@ wait_port "$FPORT"
 start_bridge() {
   free_port; BPORT=$PORT
   free_port; local aport=$PORT
-  env AUTH_CHECKS=false LOG_LEVEL="${BRIDGE_LOG_LEVEL:-info}" WEBHOOK_URL="$RECV/hook" LMTP_LISTEN="127.0.0.1:$BPORT" HTTP_LISTEN="127.0.0.1:$aport" "$@" \
+  free_port; PPROF=127.0.0.1:$PORT
+  env AUTH_CHECKS=false BENCH_PPROF_LISTEN="$PPROF" LOG_LEVEL="${BRIDGE_LOG_LEVEL:-info}" WEBHOOK_URL="$RECV/hook" LMTP_LISTEN="127.0.0.1:$BPORT" HTTP_LISTEN="127.0.0.1:$aport" "$@" \
     "$OUT/lmtp-webhook" 2>>"$OUT/bridge.log" &
   BPID=$!
   pids+=("$BPID")
@@ -214,6 +232,7 @@ for round in $(seq "$ROUNDS"); do
     TIMES[sink$r]+=" $st" TIMES[floor$r]+=" $ft" TIMES[bridge$r]+=" $bt"
     W[sink$r]=$st W[floor$r]=$ft W[bridge$r]=$bt
     RATIOS[sink$r]+=" $(awk -v a="$bt" -v b="$st" 'BEGIN { printf "%.3f", a / b }')"
+    RATIOS[floor$r]+=" $(awk -v a="$bt" -v b="$ft" 'BEGIN { printf "%.3f", a / b }')"
     RATIOS[floorsink$r]+=" $(awk -v a="$ft" -v b="$st" 'BEGIN { printf "%.3f", a / b }')"
     cpu_ms=$(awk -v a="$c0" -v b="$c1" -v n="$N" 'BEGIN { printf "%.3f", (b - a) * 1000 / n }')
     CPUS[$r]+=" $cpu_ms"
@@ -238,11 +257,58 @@ for round in $(seq "$ROUNDS"); do
       COUNT_OK=0
     fi
     W[sink$r]=$st W[floor$r]=$ft W[bridge$r]=$bt
+    RATIOS[pfloor$r]+=" $(awk -v a="$bt" -v b="$ft" 'BEGIN { printf "%.3f", a / b }')"
     RATIOS[psink$r]+=" $(awk -v a="$bt" -v b="$st" 'BEGIN { printf "%.3f", a / b }')"
     say "  pipelined round $round, $r rcpt: sink ${st}s floor ${ft}s bridge ${bt}s  deliveries $got/$((N * r))"
   done
   fan_out p
 done
+
+# --- the real-mail mix ---------------------------------------------------
+# mix_run PORT RCPTS PID: the corpus pipelined at one server; prints its
+# wall seconds, the bytes sent after DATA and the CPU seconds PID used.
+mix_run() {
+  local t0 t1 c0 c1 out
+  c0=$(cpu "$3")
+  t0=$(now)
+  out=$("$OUT/pipeload" -s "$SESSIONS" -m "${4:-$MIXN}" -r "$2" -corpus "$MANIFEST" -addr "127.0.0.1:$1" 2>>"$OUT/source.log") ||
+    die "pipeload -corpus failed against port $1 (see $OUT/source.log)"
+  t1=$(now)
+  c1=$(cpu "$3")
+  echo "$(secs "$t0" "$t1") $(echo "$out" | awk '{ print $3 }') $(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.3f", b - a }')"
+}
+say "real-mail mix: $MIX messages from $MANIFEST, $MIXN per run"
+mix_run "$FPORT" 1 "$FLOORPID" "$MIX" >/dev/null # warm up
+mix_run "$BPORT" 1 "$BPID" "$MIX" >/dev/null
+declare -A MT MC MF MX
+for round in $(seq "$ROUNDS"); do
+  for r in 1 3; do
+    read -r ft fbytes fc < <(mix_run "$FPORT" "$r" "$FLOORPID")
+    before=$(delivered)
+    read -r bt bbytes bc < <(mix_run "$BPORT" "$r" "$BPID")
+    got=$(($(delivered) - before))
+    if [ "$got" != $((MIXN * r)) ]; then
+      say "COUNT MISMATCH: real-mail mix $r rcpt round $round: receiver counted $got deliveries, want $((MIXN * r))"
+      COUNT_OK=0
+    fi
+    MT[floor$r]+=" $ft" MT[bridge$r]+=" $bt" MC[floor$r]+=" $fc" MC[bridge$r]+=" $bc"
+    MX[$r]+=" $(awk -v a="$bt" -v b="$ft" 'BEGIN { printf "%.3f", a / b }')"
+    MBYTES=$bbytes
+    say "  real-mail round $round, $r rcpt: floor ${ft}s (${fc}s CPU) bridge ${bt}s (${bc}s CPU)  deliveries $got/$((MIXN * r))"
+  done
+done
+if [ "${PROFILE:-}" = 1 ]; then
+  say "profiling the bridge under the mix, 1 recipient"
+  curl -fsS -o "$OUT/mix.pprof" "http://$PPROF/debug/pprof/profile?seconds=20" &
+  CURLPID=$!
+  before=$(delivered)
+  for _ in $(seq 10); do
+    mix_run "$BPORT" 1 "$BPID" >/dev/null
+    kill -0 "$CURLPID" 2>/dev/null || break
+  done
+  wait "$CURLPID" || die "no profile from $PPROF"
+  curl -fsS -o "$OUT/mix.heap.pprof" "http://$PPROF/debug/pprof/allocs"
+fi
 stop_bridge
 fi
 kill "$FLOORPID" # its keep-alive connections to the receiver go with it
@@ -362,6 +428,7 @@ done
 echo "receiver CPU per message while the bridge ran: $(echo "${RCPUS[1]}" | median) ms (1 rcpt), $(echo "${RCPUS[5]}" | median) ms (5 rcpt)"
 echo
 echo "bridge 1 rcpt / sink 1 rcpt:    $(med sink1)  (target <= 3)"
+echo "bridge / floor:                 1 rcpt $(med floor1), 5 rcpt $(med floor5)  (target <= 1.25)"
 echo "bridge 5 rcpt / bridge 1 rcpt:  $(med fivebridge)  (target <= 1.67)"
 echo "floor 5 rcpt / floor 1 rcpt:    $(med fivefloor)  (raw bytes POSTed per recipient, nothing else)"
 echo "sink 5 rcpt / sink 1 rcpt:      $(med fivesink)"
@@ -373,7 +440,26 @@ echo "  5 rcpt / 1 rcpt:                sink $(med pfivesink), floor $(med pfive
 echo "  wall time per extra recipient:  sink $(med pextrasink) us, floor $(med pextrafloor) us, bridge $(med pextrabridge) us" \
   "= $(ratio "$(med pextrabridge)" "$(med pextrafloor)") x the floor's"
 echo "  1 rcpt, bridge / sink:          $(med psink1)"
+echo "  bridge / floor:                 1 rcpt $(med pfloor1), 5 rcpt $(med pfloor5)  (target <= 1.25)"
 echo "(all ratios: medians of the ratios within each round)"
+echo
+mb() { awk -v b="$1" 'BEGIN { printf "%.2f", b / 1e6 }'; }
+echo "real-mail mix: $MIXN messages per run ($MIX from $MANIFEST, each $((MIXN / MIX)) times), $(mb "$MBYTES") MB, median of $ROUNDS"
+printf '%-18s %8s %8s %8s %12s %12s %10s\n' run seconds "msgs/s" "MB/s" "CPU ms/msg" "CPU ms/MB" "x floor"
+for r in 1 3; do
+  for side in floor bridge; do
+    t=$(echo "${MT[$side$r]}" | median) c=$(echo "${MC[$side$r]}" | median)
+    x=""
+    [ "$side" = bridge ] && x=$(echo "${MX[$r]}" | median)
+    printf '%-18s %8s %8s %8s %12s %12s %10s\n' "$side, $r rcpt" "$t" "$(rate "$MIXN" "$t")" \
+      "$(awk -v b="$MBYTES" -v t="$t" 'BEGIN { printf "%.1f", b / 1e6 / t }')" \
+      "$(awk -v c="$c" -v n="$MIXN" 'BEGIN { printf "%.3f", c * 1000 / n }')" \
+      "$(awk -v c="$c" -v b="$MBYTES" 'BEGIN { printf "%.1f", c * 1000 / (b / 1e6) }')" "$x"
+  done
+done
+echo "bridge / floor, real mail, 1 rcpt: $(echo "${MX[1]}" | median)  (target <= 4, goal 3)"
+echo "bridge / floor, real mail, 3 rcpt: $(echo "${MX[3]}" | median)"
+[ "${PROFILE:-}" = 1 ] && echo "CPU profile of the bridge under the mix: $OUT/mix.pprof (allocations: $OUT/mix.heap.pprof)"
 echo
 fi
 for f in "$OUT/large-inline.txt" "$OUT/large-storage.txt"; do

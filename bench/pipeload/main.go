@@ -2,7 +2,13 @@
 // Postfix's own lmtp client sends it when the server offers PIPELINING:
 // each message opens a connection, sends LHLO, then MAIL, every RCPT and
 // DATA in one write, then the message, and reads every reply. It fails
-// unless every reply is a success, and prints nothing else.
+// unless every reply is a success.
+//
+// By default every message is the same 4 KiB of text (-l) and nothing is
+// printed. With -corpus MANIFEST.tsv the messages are the real ones that
+// the manifest lists, each sent as it is, in the manifest's order, again
+// and again until -m have gone; it then prints how many messages and
+// bytes it sent, for the caller's per-MB figures.
 package main
 
 import (
@@ -24,21 +30,36 @@ func main() {
 	messages := flag.Int("m", 1000, "messages in all")
 	rcpts := flag.Int("r", 1, "recipients per message")
 	length := flag.Int("l", 4096, "body bytes per message")
+	corpus := flag.String("corpus", "", "manifest (.tsv, a path relative to it in the first column) of real messages to send instead")
 	flag.Parse()
 
 	cmds, data := build(*rcpts, *length)
-	var next atomic.Int64
+	msgs := [][]byte{data}
+	if *corpus != "" {
+		var err error
+		if msgs, err = load(*corpus); err != nil {
+			fmt.Fprintln(os.Stderr, "pipeload:", err)
+			os.Exit(1)
+		}
+	}
+	var next, sent atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, *sessions)
 	for range *sessions {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for next.Add(1) <= int64(*messages) {
-				if err := send(*addr, cmds, data, *rcpts); err != nil {
-					errs <- err
+			for {
+				i := next.Add(1)
+				if i > int64(*messages) {
 					return
 				}
+				data := msgs[(i-1)%int64(len(msgs))]
+				if err := send(*addr, cmds, data, *rcpts); err != nil {
+					errs <- fmt.Errorf("message %d: %w", (i-1)%int64(len(msgs)), err)
+					return
+				}
+				sent.Add(int64(len(data)))
 			}
 		}()
 	}
@@ -47,6 +68,9 @@ func main() {
 	if err := <-errs; err != nil {
 		fmt.Fprintln(os.Stderr, "pipeload:", err)
 		os.Exit(1)
+	}
+	if *corpus != "" {
+		fmt.Printf("%d messages %d bytes\n", *messages, sent.Load())
 	}
 }
 

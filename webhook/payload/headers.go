@@ -6,7 +6,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/jhillyerd/enmime/v2"
 	"golang.org/x/text/encoding/charmap"
 )
 
@@ -78,10 +77,10 @@ func scanHeaders(data []byte) (fields []rawHeader, truncated bool) {
 // UTF-8 is read as Latin-1, the most common legacy case.
 func decodeHeader(v string) string {
 	v = toUTF8(repairWords(v))
+	d := decodeWords(v)
 	if !strings.Contains(v, "=?") {
-		return v
+		return d
 	}
-	d := enmime.DecodeRFC2047(v)
 	if strings.Contains(d, "=?") {
 		// enmime leaves words in a charset with an RFC 2231 language
 		// suffix ("=?iso-8859-2*sl?Q?...?=") undecoded.

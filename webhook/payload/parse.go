@@ -41,30 +41,6 @@ var parserOptions = []enmime.Option{
 	enmime.SetCustomParseMediaType(parseMediaType),
 }
 
-var (
-	// parser guesses the charset of every text part, to read mail that
-	// declares one charset and is written in another.
-	parser = enmime.NewParser(parserOptions...)
-	// asciiParser trusts declared charsets. It is used for messages whose
-	// text can only be ASCII (see asciiOnly): guessing could then change
-	// no character, only add warnings, and it is most of the time spent
-	// parsing a small message.
-	asciiParser = enmime.NewParser(append(parserOptions, enmime.DisableCharacterDetection(true))...)
-)
-
-// asciiOnly reports whether every text part of data decodes to ASCII
-// whatever its declared charset says: no 8-bit byte, no NUL (UTF-16), no
-// ESC (ISO-2022), and no base64 or quoted-printable that could decode to
-// any of those.
-func asciiOnly(data []byte) bool {
-	for _, c := range data {
-		if c >= 0x80 || c == 0 || c == 0x1b {
-			return false
-		}
-	}
-	return indexFoldASCII(data, "base64") < 0 && indexFoldASCII(data, "quoted-printable") < 0
-}
-
 // Parse builds the shared part of every payload from a received message.
 // It never fails: what enmime cannot read becomes an entry in Errors, and
 // the raw message is then included so that nothing is lost.
@@ -144,11 +120,7 @@ func readEnvelope(data []byte) (env *enmime.Envelope, err error) {
 			env, err = nil, fmt.Errorf("enmime: panic: %v", r)
 		}
 	}()
-	p := parser
-	if asciiOnly(data) {
-		p = asciiParser
-	}
-	return envelopeOf(p, data)
+	return readTrusting(data)
 }
 
 // filename prefers our RFC 2231 decoding, which knows every charset, to
