@@ -47,6 +47,9 @@ type verdicts struct {
 }
 
 func encodeVerdicts(m *wire.Message) (verdicts, error) {
+	if m.Auth == nil && m.Spam == nil {
+		return verdicts{auth: null, spam: null}, nil
+	}
 	auth, err := marshal(m.Auth)
 	if err != nil {
 		return verdicts{}, err
@@ -54,6 +57,8 @@ func encodeVerdicts(m *wire.Message) (verdicts, error) {
 	spam, err := marshal(m.Spam)
 	return verdicts{auth: auth, spam: spam}, err
 }
+
+var null = []byte("null")
 
 // marshal encodes v as encoding/json does with SetEscapeHTML(false).
 func marshal(v any) ([]byte, error) {

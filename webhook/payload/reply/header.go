@@ -75,6 +75,11 @@ func attribution(lines lineSet, i int) (int, bool) {
 	if !colon {
 		body, colon = strings.CutSuffix(t, "：")
 	}
+	if !colon && strings.IndexByte(t, '@') < 0 {
+		// Without a colon only a line with an address can be one (see
+		// below): most lines of a body end here, before any lowering.
+		return 0, false
+	}
 	low := strings.ToLower(strings.TrimRight(body, " \u00a0"))
 	wrote := endsWithWrote(low)
 	if !wrote && !(colon && strings.HasSuffix(low, ">")) {
