@@ -22,6 +22,8 @@ import (
 	"testing"
 	"text/template"
 	"time"
+
+	"github.com/lmtp-webhook/lmtp-webhook/lmtp/lmtptest"
 )
 
 // Faults the receiver of the Postfix test injects.
@@ -183,7 +185,7 @@ func postfixPeers(t *testing.T) (postfix, postqueue string) {
 	t.Helper()
 	postfix, postqueue = peer(t, "postfix"), peer(t, "postqueue")
 	if os.Geteuid() != 0 {
-		missingPeer(t, "starting Postfix needs root")
+		lmtptest.MissingPeer(t, "starting Postfix needs root")
 	}
 	return postfix, postqueue
 }

@@ -1,7 +1,7 @@
 package main
 
 // The harness the command's tests share: the program built once, peers
-// looked up (or the test skipped, see requirePeersEnv), the bridge run as
+// looked up (or the test skipped, see lmtptest.MissingPeer), the bridge run as
 // a subprocess on free loopback ports, and the receiver that stands in for
 // a user's webhook.
 
@@ -20,13 +20,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lmtp-webhook/lmtp-webhook/lmtp/lmtptest"
 	"github.com/lmtp-webhook/lmtp-webhook/webhook/payload/store/storetest"
 	"github.com/lmtp-webhook/lmtp-webhook/webhook/webhooktest"
 )
-
-// requirePeersEnv names the variable that turns a missing peer from a skip
-// into a failure.
-const requirePeersEnv = "LMTP_WEBHOOK_REQUIRE_PEERS"
 
 // testVersion is stamped into the binary; requests must carry it in their
 // User-Agent.
@@ -88,17 +85,8 @@ func peer(t *testing.T, name string) string {
 			return p
 		}
 	}
-	missingPeer(t, "%s is not installed (not in PATH nor in an sbin directory)", name)
+	lmtptest.MissingPeer(t, "%s is not installed (not in PATH nor in an sbin directory)", name)
 	return ""
-}
-
-func missingPeer(t *testing.T, format string, args ...any) {
-	t.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if os.Getenv(requirePeersEnv) == "1" {
-		t.Fatalf("%s; %s=1 makes this a failure", msg, requirePeersEnv)
-	}
-	t.Skipf("%s; skipped (set %s=1 to make this a failure)", msg, requirePeersEnv)
 }
 
 // freeAddr returns a loopback address with a port nobody listens on now.

@@ -1,7 +1,9 @@
 // Package lmtptest is a line-level LMTP client for tests: it writes the
 // commands a test gives and returns the exact reply lines, so tests
 // assert what an MTA would see on the wire. It knows the LMTP dialogue
-// only, nothing of the server under test.
+// only, nothing of the server under test. It also holds the one rule for
+// tests whose real peers are missing (MissingPeer), which every package's
+// tests share.
 package lmtptest
 
 import (

@@ -12,11 +12,9 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
-)
 
-// RequirePeersEnv names the variable that, set to 1 (as in CI), makes a
-// missing signer a test failure instead of a skip.
-const RequirePeersEnv = "LMTP_WEBHOOK_REQUIRE_PEERS"
+	"github.com/lmtp-webhook/lmtp-webhook/lmtp/lmtptest"
+)
 
 // Key is one RSA key pair for DKIM: the private half for the signer, the
 // public half as a DKIM key record's value.
@@ -67,15 +65,12 @@ func NewKey(tb testing.TB) Key {
 }
 
 // Dkimsign returns the path of Debian's python3-dkim signer, skipping tb
-// when it is not installed (failing it under RequirePeersEnv=1).
+// when it is not installed (failing it under lmtptest.RequirePeersEnv=1).
 func Dkimsign(tb testing.TB) string {
 	tb.Helper()
 	path, err := exec.LookPath("dkimsign")
 	if err != nil {
-		if os.Getenv(RequirePeersEnv) == "1" {
-			tb.Fatalf("dkimsign (python3-dkim) is required: %v", err)
-		}
-		tb.Skipf("dkimsign (python3-dkim) not installed: %v", err)
+		lmtptest.MissingPeer(tb, "dkimsign (python3-dkim) is not installed: %v", err)
 	}
 	return path
 }

@@ -24,11 +24,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
-)
 
-// RequirePeersEnv names the variable that, set to 1 (as in CI), makes a
-// missing rspamd a test failure instead of a skip.
-const RequirePeersEnv = "LMTP_WEBHOOK_REQUIRE_PEERS"
+	"github.com/lmtp-webhook/lmtp-webhook/lmtp/lmtptest"
+)
 
 // Password is the controller worker's password.
 const Password = "spamtest-password"
@@ -84,15 +82,12 @@ func (s *Server) Log() string {
 func (s *Server) DNSQueries() int64 { return s.dns.queries.Load() }
 
 // Start starts rspamd and stops it when tb ends. It skips tb when rspamd is
-// not installed, unless RequirePeersEnv is 1.
+// not installed, unless lmtptest.RequirePeersEnv is 1.
 func Start(tb testing.TB) *Server {
 	tb.Helper()
 	bin, err := exec.LookPath("rspamd")
 	if err != nil {
-		if os.Getenv(RequirePeersEnv) == "1" {
-			tb.Fatalf("rspamd is not installed (apt-get install rspamd) and %s=1", RequirePeersEnv)
-		}
-		tb.Skip("rspamd is not installed (apt-get install rspamd)")
+		lmtptest.MissingPeer(tb, "rspamd is not installed (apt-get install rspamd)")
 	}
 	dns := startRefuser(tb)
 	var last error

@@ -27,11 +27,12 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/lmtp-webhook/lmtp-webhook/lmtp/lmtptest"
 )
 
 const (
-	requirePeersEnv = "LMTP_WEBHOOK_REQUIRE_PEERS"
-	weedEnv         = "LMTP_WEBHOOK_WEED"
+	weedEnv = "LMTP_WEBHOOK_WEED"
 	// versionFile, under the module's root, pins the version
 	// .ci/seaweedfs builds; it keys the binary's cache path.
 	versionFile = "examples/seaweedfs/VERSION"
@@ -77,11 +78,11 @@ func Binary(t testing.TB) string {
 	}
 	cache, err := os.UserCacheDir()
 	if err != nil {
-		missingPeer(t, "no cache directory for the SeaweedFS binary: %v", err)
+		lmtptest.MissingPeer(t, "no cache directory for the SeaweedFS binary: %v", err)
 	}
 	p := filepath.Join(cache, "lmtp-webhook", "weed-"+version)
 	if _, err := os.Stat(p); err != nil {
-		missingPeer(t, "SeaweedFS is not built (%s missing; run .ci/seaweedfs or set %s)", p, weedEnv)
+		lmtptest.MissingPeer(t, "SeaweedFS is not built (%s missing; run .ci/seaweedfs or set %s)", p, weedEnv)
 	}
 	return p
 }
@@ -114,15 +115,6 @@ func seaweedVersion() (string, error) {
 		return "", fmt.Errorf("%s is empty", path)
 	}
 	return v, nil
-}
-
-func missingPeer(t testing.TB, format string, args ...any) {
-	t.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if os.Getenv(requirePeersEnv) == "1" {
-		t.Fatalf("%s; %s=1 makes this a failure", msg, requirePeersEnv)
-	}
-	t.Skipf("%s; skipped (set %s=1 to make this a failure)", msg, requirePeersEnv)
 }
 
 // Server is one SeaweedFS server (master, volume, filer and S3 in one
