@@ -30,13 +30,16 @@ var (
 )
 
 // utf8WhenUndeclared is our media type parsing (parseMediaType), with charset=utf-8
-// added to a text type that declares no charset: enmime would otherwise
+// for a text type that declares no charset: enmime would otherwise
 // guess one even with detection disabled. enmime reads UTF-8 as is, so
 // such a part keeps its bytes, and decodeFailed sees any that are not
-// ASCII or UTF-8.
+// ASCII or UTF-8. A declared US-ASCII (also the default of a message
+// without Content-Type) is read as UTF-8 too: ASCII is UTF-8, and enmime
+// would run it through a windows-1252 decoder, copying it twice; 8-bit
+// bytes that are not UTF-8 still send the message to the guessing parser.
 func utf8WhenUndeclared(ctype string) (string, map[string]string, []string, error) {
 	mtype, params, invalid, err := parseMediaType(ctype)
-	if err == nil && strings.HasPrefix(mtype, "text/") && params["charset"] == "" {
+	if err == nil && strings.HasPrefix(mtype, "text/") && (params["charset"] == "" || isASCIICharset(params["charset"])) {
 		if params == nil {
 			params = map[string]string{}
 		}
@@ -48,6 +51,9 @@ func utf8WhenUndeclared(ctype string) (string, map[string]string, []string, erro
 // readTrusting parses data trusting declared charsets, and again with
 // guessing when a text part did not decode.
 func readTrusting(data []byte) (*enmime.Envelope, error) {
+	if env := readPlainText(data); env != nil {
+		return env, nil
+	}
 	env, err := envelopeOf(trustingParser, data)
 	if err != nil || !decodeFailed(env.Root) {
 		return env, err
@@ -151,4 +157,91 @@ func decodeWords(v string) string {
 		}
 		return r
 	}, v)
+}
+
+// readPlainText reads the most common message there is, one text/plain
+// part in UTF-8 or ASCII without a transfer encoding, with enmime reading
+// only its header: enmime would copy the body twice, growing each copy,
+// to return it unchanged. It returns nil for any other message, and for
+// a body that misread would send to the guessing parser; the caller then
+// parses the whole message. What enmime decides from the header (the
+// media type, the charset, the transfer encoding, the warnings) is
+// enmime's own, from the same header bytes. The envelope's Text is left
+// empty: walkParts reads the part tree, not enmime's Text and HTML.
+func readPlainText(data []byte) *enmime.Envelope {
+	at := bodyStart(data)
+	if at < 0 || !plainTextHeader(data[:at]) {
+		return nil
+	}
+	env, err := trustingParser.ReadEnvelope(bytes.NewReader(data[:at]))
+	if err != nil {
+		return nil
+	}
+	root := env.Root
+	if root.FirstChild != nil || root.ContentType != "text/plain" || !strings.EqualFold(root.Charset, "utf-8") || len(root.Content) != 0 || len(env.Attachments)+len(env.Inlines)+len(env.OtherParts) != 0 {
+		return nil
+	}
+	switch strings.ToLower(root.Header.Get("Content-Transfer-Encoding")) {
+	case "", "7bit", "8bit", "binary":
+	default:
+		return nil
+	}
+	body := data[at:]
+	if misread(body, root.Charset) {
+		return nil
+	}
+	root.Content = body
+	return env
+}
+
+// bodyStart is where the body of data starts, after the first empty line
+// (CRLF or LF alone), as enmime's header reader finds it; -1 when there
+// is none.
+func bodyStart(data []byte) int {
+	if len(data) > 0 && data[0] == '\n' {
+		return 1
+	}
+	if len(data) > 1 && data[0] == '\r' && data[1] == '\n' {
+		return 2
+	}
+	for i := 0; ; {
+		j := bytes.IndexByte(data[i:], '\n')
+		if j < 0 {
+			return -1
+		}
+		i += j + 1
+		switch {
+		case i < len(data) && data[i] == '\n':
+			return i + 1
+		case i+1 < len(data) && data[i] == '\r' && data[i+1] == '\n':
+			return i + 2
+		}
+	}
+}
+
+// plainTextHeader is a cheap look at a header for readPlainText, so that
+// a multipart or an encoded part does not have its header read twice: no
+// Content-Type but text/plain, and no transfer encoding but an identity.
+// enmime's reading of the header decides; this only rules out.
+func plainTextHeader(head []byte) bool {
+	if v, ok := fieldStart(head, "\ncontent-type:"); ok && !hasPrefixFold(v, "text/plain") {
+		return false
+	}
+	if v, ok := fieldStart(head, "\ncontent-transfer-encoding:"); ok &&
+		!hasPrefixFold(v, "7bit") && !hasPrefixFold(v, "8bit") && !hasPrefixFold(v, "binary") {
+		return false
+	}
+	return true
+}
+
+// fieldStart returns what follows the first "\nname:" in head (name in
+// lower case), white space and folds skipped, and whether there is one.
+func fieldStart(head []byte, name string) ([]byte, bool) {
+	i := indexFoldASCII(head, name)
+	if hasPrefixFold(head, name[1:]) {
+		i = -1 // the first line
+	} else if i < 0 {
+		return nil, false
+	}
+	return bytes.TrimLeft(head[i+len(name):], " \t\r\n"), true
 }

@@ -1,8 +1,10 @@
 package payload
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -82,4 +84,51 @@ func TestDecodeWordsAsEnmime(t *testing.T) {
 			t.Errorf("decodeWords(%q) = %q, enmime says %q", truncate(v, 80), truncate(got, 80), truncate(want, 80))
 		}
 	}
+}
+
+// TestReadPlainTextAsEnmime checks the plain text path against enmime
+// reading the whole message, on every message of the real-mail corpus
+// and on the benchmark's: where the path is taken, the part tree, the
+// content and the warnings are enmime's own.
+func TestReadPlainTextAsEnmime(t *testing.T) {
+	msgs := corpus(t)
+	for _, name := range []string{"source.eml", "small.eml", "multipart.eml", "reply.eml"} {
+		data, err := os.ReadFile(filepath.Join("../testdata/bench", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs = append(msgs, data)
+	}
+	taken := 0
+	for i, data := range msgs {
+		data = forParsing(data)
+		fast := readPlainText(data)
+		if fast == nil {
+			continue
+		}
+		taken++
+		full, err := envelopeOf(trustingParser, data)
+		if err != nil {
+			t.Fatalf("message %d: plain text path taken, enmime fails: %v", i, err)
+		}
+		if decodeFailed(full.Root) {
+			t.Errorf("message %d: plain text path taken where the guessing parser would read it", i)
+		}
+		f, w := fast.Root, full.Root
+		if !bytes.Equal(f.Content, w.Content) || f.ContentType != w.ContentType || f.Charset != w.Charset ||
+			f.Disposition != w.Disposition || f.FileName != w.FileName || f.ContentID != w.ContentID ||
+			!reflect.DeepEqual(f.Header, w.Header) || w.FirstChild != nil {
+			t.Errorf("message %d: plain text path differs from enmime:\n got %q %q %q\nwant %q %q %q", i,
+				f.ContentType, f.Charset, f.Content, w.ContentType, w.Charset, w.Content)
+		}
+		if !reflect.DeepEqual(fast.Errors, full.Errors) {
+			t.Errorf("message %d: warnings %v, enmime's %v", i, fast.Errors, full.Errors)
+		}
+	}
+	// The corpus holds a few hundred such messages; far fewer means the
+	// path stopped being taken.
+	if taken < 200 {
+		t.Errorf("plain text path taken for %d of %d messages, want at least 200", taken, len(msgs))
+	}
+	t.Logf("plain text path taken for %d of %d messages", taken, len(msgs))
 }

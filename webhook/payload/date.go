@@ -29,6 +29,9 @@ var months = map[string]time.Month{
 // (RFC 5322: the local time is known, its zone is not), given as UTC.
 func parseDate(v string) (time.Time, error) {
 	v = strings.TrimSpace(v)
+	if t, ok := canonicalDate(v); ok {
+		return t, nil
+	}
 	if t, err := mail.ParseDate(v); err == nil {
 		if name, offset := t.Zone(); offset != 0 || obsoleteZones[strings.ToUpper(name)] == 0 {
 			return t, nil
@@ -38,6 +41,99 @@ func parseDate(v string) (time.Time, error) {
 }
 
 var errDate = errors.New("not a date")
+
+// canonicalDate reads the form nearly every Date field has, RFC 5322's
+// "[Mon, ]2 Jan 2006 15:04[:05] -0700", with an optional zone comment
+// after it, by hand: net/mail tries its layouts one by one and builds an
+// error for each that fails, which cost more than the rest of a small
+// message's header. Anything else is left to net/mail (false). It gives
+// what net/mail gives: the same instant and offset.
+func canonicalDate(v string) (time.Time, bool) {
+	s := v
+	if len(s) > 4 && s[3] == ',' {
+		if !dayNames[s[:3]] || s[4] != ' ' { // net/mail wants the space
+			return time.Time{}, false
+		}
+		s = strings.TrimLeft(s[4:], " ")
+	}
+	day, s, ok := digits(s, 1, 2)
+	if !ok || !cutSpace(&s) || len(s) < 4 {
+		return time.Time{}, false
+	}
+	month, ok := monthNames[s[:3]]
+	if s = s[3:]; !ok || !cutSpace(&s) {
+		return time.Time{}, false
+	}
+	year, s, ok := digits(s, 4, 4)
+	if !ok || !cutSpace(&s) {
+		return time.Time{}, false
+	}
+	hour, s, ok := digits(s, 2, 2)
+	if !ok || !strings.HasPrefix(s, ":") {
+		return time.Time{}, false
+	}
+	minute, s, ok := digits(s[1:], 2, 2)
+	if !ok {
+		return time.Time{}, false
+	}
+	second := 0
+	if strings.HasPrefix(s, ":") {
+		if second, s, ok = digits(s[1:], 2, 2); !ok {
+			return time.Time{}, false
+		}
+	}
+	if !cutSpace(&s) || len(s) < 5 || (s[0] != '+' && s[0] != '-') {
+		return time.Time{}, false
+	}
+	zh, _, ok1 := digits(s[1:3], 2, 2)
+	zm, _, ok2 := digits(s[3:5], 2, 2)
+	if !ok1 || !ok2 || zh > 23 || zm > 59 {
+		return time.Time{}, false
+	}
+	if rest := strings.TrimLeft(s[5:], " \t"); rest != "" {
+		// Only a comment, with no parentheses or escapes inside it.
+		if rest[0] != '(' || strings.IndexByte(rest, ')') != len(rest)-1 || strings.ContainsAny(rest[1:len(rest)-1], "()\\") {
+			return time.Time{}, false
+		}
+	}
+	if hour > 23 || minute > 59 || second > 59 {
+		return time.Time{}, false
+	}
+	offset := (zh*60 + zm) * 60
+	if s[0] == '-' {
+		offset = -offset
+	}
+	t := time.Date(year, month, day, hour, minute, second, 0, time.FixedZone("", offset))
+	if t.Day() != day {
+		return time.Time{}, false // 31 Apr: net/mail's error
+	}
+	return t, true
+}
+
+var dayNames = map[string]bool{"Mon": true, "Tue": true, "Wed": true, "Thu": true, "Fri": true, "Sat": true, "Sun": true}
+
+var monthNames = map[string]time.Month{
+	"Jan": 1, "Feb": 2, "Mar": 3, "Apr": 4, "May": 5, "Jun": 6,
+	"Jul": 7, "Aug": 8, "Sep": 9, "Oct": 10, "Nov": 11, "Dec": 12,
+}
+
+// digits reads min to max ASCII digits from the start of s.
+func digits(s string, min, max int) (int, string, bool) {
+	n, i := 0, 0
+	for ; i < len(s) && i < max && '0' <= s[i] && s[i] <= '9'; i++ {
+		n = n*10 + int(s[i]-'0')
+	}
+	return n, s[i:], i >= min
+}
+
+// cutSpace removes the spaces at the start of *s, and reports whether
+// there were any.
+func cutSpace(s *string) bool {
+	t := strings.TrimLeft(*s, " ")
+	ok := len(t) < len(*s)
+	*s = t
+	return ok
+}
 
 func lenientDate(v string) (time.Time, error) {
 	var zoneComment string

@@ -165,12 +165,35 @@ func hasPrefixFold(b []byte, prefix string) bool {
 }
 
 // indexFoldASCII is strings.Index ignoring ASCII case, with sub in lower
-// case; unlike lowering s first, it keeps byte offsets on any input.
+// case; unlike lowering s first, it keeps byte offsets on any input. It
+// jumps between the places where sub's first byte stands, in either
+// case, with IndexByte: it runs over every message, mostly finding none.
 func indexFoldASCII[T string | []byte](s T, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		j := 0
+	if sub == "" {
+		return 0
+	}
+	lower, upper := sub[0], sub[0]
+	if 'a' <= lower && lower <= 'z' {
+		upper -= 'a' - 'A'
+	}
+	nextLower, nextUpper := -1, -1 // where each case of sub[0] stands from i on; -2: nowhere
+	for i := 0; i+len(sub) <= len(s); {
+		if nextLower != -2 && nextLower < i {
+			nextLower = indexByteFrom(s, i, lower)
+		}
+		if nextUpper != -2 && nextUpper < i {
+			nextUpper = indexByteFrom(s, i, upper)
+		}
+		at := nextLower
+		if at == -2 || (nextUpper != -2 && nextUpper < at) {
+			at = nextUpper
+		}
+		if at == -2 || at+len(sub) > len(s) {
+			return -1
+		}
+		j := 1
 		for ; j < len(sub); j++ {
-			c := s[i+j]
+			c := s[at+j]
 			if 'A' <= c && c <= 'Z' {
 				c += 'a' - 'A'
 			}
@@ -179,8 +202,24 @@ func indexFoldASCII[T string | []byte](s T, sub string) int {
 			}
 		}
 		if j == len(sub) {
-			return i
+			return at
 		}
+		i = at + 1
 	}
 	return -1
+}
+
+// indexByteFrom is the index of the first c in s at or after from, or -2.
+func indexByteFrom[T string | []byte](s T, from int, c byte) int {
+	var i int
+	switch v := any(s[from:]).(type) {
+	case string:
+		i = strings.IndexByte(v, c)
+	case []byte:
+		i = bytes.IndexByte(v, c)
+	}
+	if i < 0 {
+		return -2
+	}
+	return from + i
 }

@@ -95,3 +95,37 @@ func TestTooComplexMessagesAreSentRaw(t *testing.T) {
 		t.Errorf("depth %d: raw %v text %q errors %+v", maxMIMEDepth, m.Raw != nil, m.Text, m.Errors)
 	}
 }
+
+// TestIndexFoldASCII compares the scan with lowering both sides and
+// strings.Index, on every short text over an alphabet that holds the
+// needle's letters in both cases, and on text where the first letter
+// comes often before the match.
+func TestIndexFoldASCII(t *testing.T) {
+	alphabet := []byte("bBoOuUnx=")
+	check := func(s, sub string) {
+		t.Helper()
+		want := strings.Index(strings.ToLower(s), sub)
+		if got := indexFoldASCII(s, sub); got != want {
+			t.Fatalf("indexFoldASCII(%q, %q) = %d, want %d", s, sub, got, want)
+		}
+		if got := indexFoldASCII([]byte(s), sub); got != want {
+			t.Fatalf("indexFoldASCII([]byte(%q), %q) = %d, want %d", s, sub, got, want)
+		}
+	}
+	var gen func(prefix []byte, n int)
+	gen = func(prefix []byte, n int) {
+		for _, sub := range []string{"bo", "bound", "b", "o=", "x"} {
+			check(string(prefix), sub)
+		}
+		if n == 0 {
+			return
+		}
+		for _, c := range alphabet {
+			gen(append(prefix, c), n-1)
+		}
+	}
+	gen(nil, 5)
+	check(strings.Repeat("b Bb bou ", 500)+"BOUNDARY=x", "boundary=")
+	check("", "")
+	check("abc", "")
+}

@@ -71,6 +71,10 @@ func (b *body) leaf(p *enmime.Part, opts Options) {
 		b.html = append(b.html, content)
 		return
 	}
+	if !strings.Contains(content, "begin ") {
+		b.text = append(b.text, content) // no uuencoded block: no copy to look
+		return
+	}
 	if files, rest := uudecodeBlocks([]byte(content)); len(files) > 0 {
 		for _, f := range files {
 			b.attachments = append(b.attachments, uuAttachment(f, p, opts))

@@ -31,6 +31,7 @@ func BenchMessages(dir string) []BenchMessage {
 		}
 	}
 	return []BenchMessage{
+		{"source", read("source.eml")},
 		{"small", read("small.eml")},
 		{"multipart", read("multipart.eml")},
 		{"large", func(testing.TB) []byte { return largemsg.Build(20 << 20) }},

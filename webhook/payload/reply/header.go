@@ -68,7 +68,7 @@ var originals = []string{
 func attribution(lines lineSet, i int) (int, bool) {
 	// Zoho writes "---- On <date> <address> wrote ----".
 	t := strings.Trim(lines.at(i), " \t-")
-	if t != "" && '0' <= t[0] && t[0] <= '9' && gmailDated.MatchString(t) {
+	if gmailDatedStart(t) && gmailDated.MatchString(t) {
 		return 0, true
 	}
 	body, colon := strings.CutSuffix(t, ":")
@@ -127,6 +127,21 @@ func attribution(lines lineSet, i int) (int, bool) {
 // "2016-03-03 17:21 GMT+01:00 Name <address>:" and "2013/7/20 Name
 // <address>".
 var gmailDated = regexp.MustCompile(`^(?:[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{1,2}:[0-9]{2} GMT[+-][0-9]{2}:[0-9]{2}\b|[0-9]{4}/[0-9]{1,2}/[0-9]{1,2} .*<[^<>@\s]+@[^<>\s]+>:?$)`)
+
+// gmailDatedStart reports whether t starts as gmailDated's lines do, with
+// four digits and a "-" or "/": the regular expression then runs on few
+// lines, not on every line that starts with a digit.
+func gmailDatedStart(t string) bool {
+	if len(t) < 5 || (t[4] != '-' && t[4] != '/') {
+		return false
+	}
+	for i := range 4 {
+		if t[i] < '0' || t[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
 
 // wroteInside reports an attribution whose wrote word is not at its end,
 // such as Gmail's German "Name <address> schrieb am Fr., 28. Apr. 2017 um
