@@ -1,10 +1,12 @@
 package payload
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/jhillyerd/enmime/v2"
 )
@@ -207,11 +209,27 @@ func numberParts(parent *enmime.Part) {
 // boundary string stands inside a line.
 func envelopeOf(p *enmime.Parser, data []byte) (*enmime.Envelope, error) {
 	if !ownSplit(data) {
-		return p.ReadEnvelope(bytes.NewReader(data))
+		return readEnvelopeOf(p, data)
 	}
 	root, err := readSplit(p, data)
 	if err != nil {
 		return nil, fmt.Errorf("read parts: %w", err)
 	}
 	return p.EnvelopeFromPart(root)
+}
+
+// readers are the buffered readers enmime reads a message through: it
+// wraps what it is given in a new 4 KiB bufio.Reader unless that is one
+// already, and it is done with it when ReadEnvelope returns.
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
+
+// readEnvelopeOf is p.ReadEnvelope on data, through a pooled reader.
+func readEnvelopeOf(p *enmime.Parser, data []byte) (*enmime.Envelope, error) {
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(bytes.NewReader(data))
+	defer func() {
+		br.Reset(nil)
+		readers.Put(br)
+	}()
+	return p.ReadEnvelope(br)
 }

@@ -2,6 +2,7 @@ package payload
 
 import (
 	"bytes"
+	"encoding/binary"
 	"strings"
 	"unicode/utf8"
 
@@ -86,21 +87,21 @@ func decodeFailed(p *enmime.Part) bool {
 // declares ASCII; or text that the declared charset encodes back into
 // UTF-8 beyond ASCII (UTF-8 declared as Latin-1, KOI8-R and the like).
 func misread(text []byte, charset string) bool {
-	if !utf8.Valid(text) {
+	// Each look is one vectorised pass: this runs on every text part.
+	if !utf8.Valid(text) || bytes.IndexByte(text, 0) >= 0 || bytes.IndexByte(text, 0x1b) >= 0 {
 		return true
 	}
-	ascii := true
-	for i := 0; i < len(text); i++ {
-		switch c := text[i]; {
-		case c == 0 || c == 0x1b:
-			return true
-		case c == 0xc2 && i+1 < len(text) && text[i+1] < 0xa0: // U+0080 to U+009F
-			return true
-		case c >= 0x80:
-			ascii = false
+	for rest := text; ; {
+		i := bytes.IndexByte(rest, 0xc2)
+		if i < 0 {
+			break
 		}
+		if i+1 < len(rest) && rest[i+1] < 0xa0 { // U+0080 to U+009F
+			return true
+		}
+		rest = rest[i+1:]
 	}
-	if ascii {
+	if isASCII(text) {
 		return false
 	}
 	if bytes.Contains(text, replacement) || isASCIICharset(charset) {
@@ -110,6 +111,22 @@ func misread(text []byte, charset string) bool {
 }
 
 var replacement = []byte(string(utf8.RuneError))
+
+// isASCII reports whether text is all ASCII, eight bytes at a time.
+func isASCII(text []byte) bool {
+	i := 0
+	for ; i+8 <= len(text); i += 8 {
+		if binary.LittleEndian.Uint64(text[i:])&0x8080808080808080 != 0 {
+			return false
+		}
+	}
+	for ; i < len(text); i++ {
+		if text[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
 
 // isASCIICharset reports whether charset names US-ASCII.
 func isASCIICharset(charset string) bool {
@@ -173,7 +190,7 @@ func readPlainText(data []byte) *enmime.Envelope {
 	if at < 0 || !plainTextHeader(data[:at]) {
 		return nil
 	}
-	env, err := trustingParser.ReadEnvelope(bytes.NewReader(data[:at]))
+	env, err := readEnvelopeOf(trustingParser, data[:at])
 	if err != nil {
 		return nil
 	}

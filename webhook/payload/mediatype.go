@@ -26,6 +26,12 @@ import (
 //     first word, which contentType reads as text/plain (RFC 2045 5.2),
 //     where enmime refused the whole message.
 func parseMediaType(value string) (string, map[string]string, []string, error) {
+	if value == "" {
+		return "", nil, nil, nil // enmime's answer to no value, without its work
+	}
+	if mtype, params, ok := simpleMediaType(value); ok {
+		return mtype, params, nil, nil
+	}
 	if strings.Contains(value, "= ") || strings.Contains(value, "=\t") || strings.Contains(value, "=\r") || strings.Contains(value, "=\n") {
 		value = spaceBeforeQuote.ReplaceAllString(value, `="`)
 	}
@@ -102,3 +108,27 @@ func lenientMediaType(value string) (string, map[string]string, []string, error)
 }
 
 var errNoMediaType = errors.New("mime: no media type")
+
+// simpleMediaType reads a value that none of enmime's repairs or ours
+// would touch (printable ASCII without comments, escapes, encoded words,
+// HTML or RFC 2231 parameters) with Go's parser alone, which accepts it
+// as written: most values in real mail are such, and enmime's repairs
+// split, join and rebuild every value before parsing it.
+func simpleMediaType(value string) (string, map[string]string, bool) {
+	for i := 0; i < len(value); i++ {
+		switch c := value[i]; {
+		case c < ' ' || c > '~', c == '<', c == '>', c == '\\', c == '(', c == '*', c == '?', c == '\'':
+			return "", nil, false
+		}
+	}
+	mtype, params, err := mime.ParseMediaType(value)
+	if err != nil {
+		return "", nil, false
+	}
+	for _, v := range params {
+		if strings.ContainsAny(v, "\"; =") {
+			return "", nil, false // a quoted value with what enmime reads apart
+		}
+	}
+	return mtype, params, true
+}

@@ -40,10 +40,13 @@ func Parse(text, html string) wire.Reply {
 func parseText(text string) wire.Reply {
 	keep, quoted := cutQuotes(splitLines(text))
 	keep, sig := cutSignature(keep)
-	out := join(keep)
 	// Nothing recognised, or everything would go: the body stays as it
 	// is, since eating a whole message is worse than keeping a quote.
-	if (!quoted && sig == nil) || (out == "" && strings.TrimSpace(text) != "") {
+	if !quoted && sig == nil {
+		return wire.Reply{Text: text}
+	}
+	out := join(keep)
+	if out == "" && strings.TrimSpace(text) != "" {
 		return wire.Reply{Text: text}
 	}
 	return wire.Reply{Text: out, Signature: join(sig), Quoted: quoted}
@@ -240,6 +243,9 @@ func isRule(l string) bool {
 func cutSignature(keep []string) (body, sig []string) {
 	start := -1
 	for i, l := range keep {
+		if l == "" || (l[0] != '-' && l[0] != '_' && l[0] != "—"[0]) {
+			continue // no separator starts otherwise
+		}
 		t := strings.TrimRight(l, " \t")
 		if isSigSeparator(t) && i > 0 {
 			start = i
