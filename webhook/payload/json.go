@@ -22,6 +22,32 @@ type jsonWriter struct {
 	n     int
 	count bool
 	err   error
+	// text is where the message's text was written (or, counting, how
+	// long it was), so that a reply that is the whole text is copied,
+	// not escaped again.
+	text [2]int
+}
+
+// at is where the next byte goes: the count so far when counting.
+func (w *jsonWriter) at() int {
+	if w.count {
+		return w.n
+	}
+	return len(w.buf)
+}
+
+// strLike writes s, which was written before between the offsets in
+// span when it equals prev: a copy of those bytes then.
+func (w *jsonWriter) strLike(s, prev string, span [2]int) {
+	if s != prev || span[1] == 0 {
+		w.str(s)
+		return
+	}
+	if w.count {
+		w.n += span[1] - span[0]
+		return
+	}
+	w.buf = append(w.buf, w.buf[span[0]:span[1]]...)
 }
 
 func (w *jsonWriter) raw(s string) {
@@ -215,7 +241,9 @@ func (w *jsonWriter) shared(env *sharedEnvelope, m *wire.Message, v verdicts) {
 	w.raw(`,"references":`)
 	w.strs(m.References)
 	w.raw(`,"text":`)
+	w.text[0] = w.at()
 	w.str(m.Text)
+	w.text[1] = w.at()
 	w.raw(`,"html":`)
 	w.str(m.HTML)
 	w.raw(`,"attachments":`)
@@ -292,6 +320,27 @@ var jsonExtra = func() (t [utf8.RuneSelf]uint8) {
 	return t
 }()
 
+// skipPlain returns the first offset from i, in steps of eight bytes, at
+// which the next eight bytes are not all printable ASCII other than '"'
+// and '\\' (bytes JSON writes as they are). Text is mostly such bytes,
+// and they are skipped eight at a time.
+func skipPlain(s string, i int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(s); i += 8 {
+		b := s[i : i+8]
+		x := uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+			uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+		quote, backslash := x^(ones*'"'), x^(ones*'\\')
+		// A byte below 0x20, '"' or '\\' sets the high bit of its byte in
+		// special; a borrow only spreads from a byte that did.
+		special := (x - ones*0x20) | (quote-ones)&^quote | (backslash-ones)&^backslash
+		if (x|special)&highs != 0 {
+			return i
+		}
+	}
+	return i
+}
+
 // appendJSONStr appends s as a JSON string exactly as encoding/json does
 // with SetEscapeHTML(false): short escapes for \b \f \n \r \t " and \\,
 // \u00XX for other control bytes, U+FFFD (as UTF-8, as encoding/json
@@ -301,6 +350,9 @@ func appendJSONStr(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		if i = skipPlain(s, i); i >= len(s) {
+			break
+		}
 		if b := s[i]; b < utf8.RuneSelf {
 			if jsonExtra[b] == 0 {
 				i++
@@ -352,6 +404,9 @@ func appendJSONStr(dst []byte, s string) []byte {
 func jsonStringLen(s string) int {
 	n := len(s) + 2
 	for i := 0; i < len(s); {
+		if i = skipPlain(s, i); i >= len(s) {
+			break
+		}
 		if b := s[i]; b < utf8.RuneSelf {
 			n += int(jsonExtra[b])
 			i++

@@ -5,7 +5,7 @@ import "github.com/lmtp-webhook/lmtp-webhook/webhook/wire"
 // meaning writes the reply and classification members, which follow errors.
 func (w *jsonWriter) meaning(m *wire.Message) {
 	w.raw(`,"reply":{"text":`)
-	w.str(m.Reply.Text)
+	w.strLike(m.Reply.Text, m.Text, w.text)
 	w.raw(`,"signature":`)
 	w.str(m.Reply.Signature)
 	w.raw(`,"quoted":`)

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -178,6 +179,10 @@ func FuzzAppendJSONStr(f *testing.F) {
 	for _, s := range []string{"", "plain", "q\"\\\n\r\t\b\f\x00\x1f\x7f", "<>&", "\u2028\u2029", "\xff\xfe", "\xe2\x80", "\U0001F600\xed\xa0\x80"} {
 		f.Add(s)
 	}
+	// Longer than a word, so that the eight-byte skips meet every byte
+	// JSON escapes at every offset.
+	f.Add(strings.Repeat("abcdefg\"hijklmn\\opq\x01rstu\xffvw\u00e9xyz\x7f\x1f", 9))
+	f.Add(strings.Repeat("0123456789", 20) + "\n")
 	f.Fuzz(func(t *testing.T, s string) {
 		var buf bytes.Buffer
 		enc := json.NewEncoder(&buf)
