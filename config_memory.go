@@ -65,8 +65,19 @@ func (e *MemoryEnv) memory() (memorySettings, error) {
 // the payload.
 func (m memorySettings) applyTo(w *webhook.Config, l *lmtp.Config) {
 	debug.SetMemoryLimit(m.memoryLimit)
+	if os.Getenv("GOGC") == "" { // an operator's GOGC is theirs
+		memory.KeepHeadroom(gcHeadroom(m.memoryLimit))
+	}
 	w.Parse.ParseTimeout = m.parseTimeout
 	l.Budget = m.budget
+}
+
+// gcHeadroom is how much the heap may grow past what is live before a
+// collection (see memory.KeepHeadroom): 32 MiB, or a sixteenth of a
+// smaller MEMORY_LIMIT. Under a stream of small messages this took the
+// collector's share of the CPU from about a tenth to a few percent.
+func gcHeadroom(limit int64) int64 {
+	return min(32<<20, limit/16)
 }
 
 // memoryLimit reads MEMORY_LIMIT, or makes its default from the first of

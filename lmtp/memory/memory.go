@@ -1,5 +1,7 @@
-// Package memory is the process's policy for handing a large message's
-// memory back to the operating system. Both sides of the seam use it:
+// Package memory is the process's policy for memory: handing a large
+// message's memory back to the operating system, the budget of what
+// messages in flight hold, and the collector's pacing. Both sides of the
+// seam use it:
 // lmtp once a message's read buffers are garbage, webhook/payload once the
 // parse's intermediate data is. It is its own package so that neither side
 // reaches into the other for it; it knows nothing about mail or HTTP.
