@@ -106,6 +106,14 @@ func endHeaders(data []byte) []byte {
 			out = append(out, line...)
 		}
 		pos = next
+		if !inHeader && len(boundaries) == 0 {
+			// The top header ended without a multipart boundary: no part
+			// header follows, and the body is as it is.
+			if out == nil {
+				return data
+			}
+			return append(out, data[pos:]...)
+		}
 	}
 	if out == nil {
 		return data

@@ -102,7 +102,10 @@ func walkMIME(data []byte, v mimeVisitor) {
 			continue
 		}
 
-		if len(line) < 3 || line[0] != '-' || line[1] != '-' || len(stack) == 0 {
+		if len(stack) == 0 {
+			return // a body outside any multipart: nothing more to find
+		}
+		if len(line) < 3 || line[0] != '-' || line[1] != '-' {
 			continue
 		}
 		delim := bytes.TrimRight(line[2:], " \t")

@@ -15,7 +15,8 @@ type BenchMessage struct {
 }
 
 // BenchMessages are the messages the parse, encode and delivery
-// benchmarks share: a plain text reply with a real-world header block, a
+// benchmarks share: the 4 KiB messages smtp-source and bench/pipeload
+// send, a plain text reply with a real-world header block, a
 // multipart with alternatives, an inline image and two attachments (both
 // read from dir, webhook/testdata/bench), and a 20 MiB message carrying
 // one large attachment, generated because it is too big to keep in git.
@@ -32,6 +33,7 @@ func BenchMessages(dir string) []BenchMessage {
 	}
 	return []BenchMessage{
 		{"source", read("source.eml")},
+		{"pipeload", read("pipeload.eml")},
 		{"small", read("small.eml")},
 		{"multipart", read("multipart.eml")},
 		{"large", func(testing.TB) []byte { return largemsg.Build(20 << 20) }},

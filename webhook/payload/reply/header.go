@@ -66,8 +66,12 @@ var originals = []string{
 // attribution reports whether line i ends an attribution line, and how
 // many of the lines before it belong to it (a client wrapped it).
 func attribution(lines lineSet, i int) (int, bool) {
+	l := lines.at(i)
+	if !mayAttribute(l) {
+		return 0, false
+	}
 	// Zoho writes "---- On <date> <address> wrote ----".
-	t := strings.Trim(lines.at(i), " \t-")
+	t := strings.Trim(l, " \t-")
 	if gmailDatedStart(t) && gmailDated.MatchString(t) {
 		return 0, true
 	}
@@ -121,6 +125,20 @@ func attribution(lines lineSet, i int) (int, bool) {
 	}
 	// "Name <address> wrote:" without a date.
 	return 0, wrote && strings.Contains(low, "@") && strings.Contains(low, "<")
+}
+
+// mayAttribute rules out, without building anything, the lines that
+// attribution would refuse first: most lines of a body have neither a
+// colon, a full-width colon, an address nor a date at their start.
+func mayAttribute(l string) bool {
+	if strings.IndexByte(l, ':') >= 0 || strings.IndexByte(l, '@') >= 0 || strings.Contains(l, "：") {
+		return true
+	}
+	i := 0
+	for i < len(l) && (l[i] == ' ' || l[i] == '\t' || l[i] == '-') {
+		i++
+	}
+	return gmailDatedStart(l[i:])
 }
 
 // gmailDated matches the attributions Gmail wrote without a wrote word:
@@ -226,7 +244,12 @@ func hasDigit(s string) bool {
 // separator reports whether line i starts quoted history that has no ">"
 // markers: an "-----Original Message-----" line or a header block.
 func separator(lines lineSet, i int) bool {
-	t := strings.TrimSpace(lines.at(i))
+	l := lines.at(i)
+	// Both kinds need a dash or a colon: most lines have neither.
+	if strings.IndexByte(l, '-') < 0 && strings.IndexByte(l, ':') < 0 && !strings.Contains(l, "：") {
+		return false
+	}
+	t := strings.TrimSpace(l)
 	if t == "" {
 		return false
 	}
@@ -325,13 +348,23 @@ var trailers = []string{
 	"发自我的", "從我的", "iphoneから送信", "ipadから送信",
 }
 
-// trailerStarts marks the first bytes of trailers.
-var trailerStarts = func() (set [256]bool) {
+// trailerStarts marks the first two bytes of trailers: bit b1&63 of
+// entry b0, both bytes with ASCII letters in lower case. Most lines are
+// ruled out by it, a few that are not by the comparisons.
+var trailerStarts = func() (set [256]uint64) {
 	for _, p := range trailers {
-		set[p[0]] = true
+		set[lowerASCII(p[0])] |= 1 << (lowerASCII(p[1]) & 63)
 	}
 	return set
 }()
+
+// lowerASCII lowers an ASCII capital letter.
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
 
 // isTrailer reports a "Sent from my iPhone"-style line: a short line
 // with one of the trailers' beginnings that is not a sentence ("Sent from
@@ -340,13 +373,15 @@ func isTrailer(t string) bool {
 	if len(t) > 80 || strings.HasSuffix(t, ".") || strings.Contains(t, ",") {
 		return false
 	}
-	if t != "" && t[0] < utf8.RuneSelf && !trailerStarts[t[0]|0x20] {
-		return false // no trailer starts with this ASCII letter, in either case
+	// Letters outside ASCII may change bytes with their case: only a line
+	// that starts with ASCII is ruled out by its first two bytes.
+	if len(t) < 2 || (t[0] < utf8.RuneSelf && trailerStarts[lowerASCII(t[0])]&(1<<(lowerASCII(t[1])&63)) == 0) {
+		return false // no trailer starts with these two bytes, in either case
 	}
-	low := strings.ToLower(t)
 	for _, p := range trailers {
-		if strings.HasPrefix(low, p) {
-			return len(strings.Fields(low)) <= 8
+		// EqualFold on the prefix: no lowered copy of every line.
+		if len(t) >= len(p) && strings.EqualFold(t[:len(p)], p) {
+			return len(strings.Fields(t)) <= 8
 		}
 	}
 	return false

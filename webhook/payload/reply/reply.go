@@ -86,7 +86,13 @@ func (ls lineSet) at(i int) string {
 // reply stay; a separator without ">" lines after it (Outlook, Gmail's
 // top-posting) cuts everything from there on.
 func cutQuotes(lines lineSet) ([]string, bool) {
-	keep := make([]string, 0, min(lines.n(), 32))
+	// An attribution needs a colon or an address, a separator a colon or
+	// a dash: one look at the whole text rules them out of every line of
+	// most bodies, instead of a look at each line.
+	colon := strings.IndexByte(lines.text, ':') >= 0 || strings.Contains(lines.text, "：")
+	mayAttribute := colon || strings.IndexByte(lines.text, '@') >= 0
+	maySeparate := colon || strings.IndexByte(lines.text, '-') >= 0
+	keep := make([]string, 0, lines.n()) // most lines are kept: one allocation
 	quoted := false
 	inQuote := false // the line before was quoted
 	dropped := false // lines were dropped since the last kept text
@@ -107,7 +113,11 @@ func cutQuotes(lines lineSet) ([]string, bool) {
 			}
 		}
 		inQuote = false
-		if n, ok := attribution(lines, i); ok {
+		n, ok := 0, false
+		if mayAttribute {
+			n, ok = attribution(lines, i)
+		}
+		if ok {
 			keep = dropTail(keep, n)
 			quoted, dropped = true, true
 			// An attribution above unquoted text cuts the rest, unless
@@ -118,7 +128,7 @@ func cutQuotes(lines lineSet) ([]string, bool) {
 			}
 			continue
 		}
-		if separator(lines, i) {
+		if maySeparate && separator(lines, i) {
 			return dropRule(keep), true
 		}
 		if isTrailer(strings.TrimSpace(l)) && !blankFrom(lines, i+1) {

@@ -248,3 +248,19 @@ func BenchmarkReplyUnquoted(b *testing.B) {
 		}
 	}
 }
+
+// TestTrailerCase checks that trailers are found whatever the case of
+// their first letters, in and out of ASCII.
+func TestTrailerCase(t *testing.T) {
+	for _, l := range []string{"Sent from my iPhone", "SENT FROM MY IPHONE", "sent from my iPad", "Отправлено с iPhone",
+		"ОТПРАВЛЕНО С IPHONE", "Lähetetty iPhonesta", "LÄHETETTY IPHONESTA", "发自我的iPhone", "Get Outlook for iOS", "Von meinem iPhone gesendet"} {
+		if !isTrailer(l) {
+			t.Errorf("isTrailer(%q) = false", l)
+		}
+	}
+	for _, l := range []string{"Sent from my desk, is much easier then my mobile phone.", "Seen from afar", "La de da de da 1.", "Le", "S"} {
+		if isTrailer(l) {
+			t.Errorf("isTrailer(%q) = true", l)
+		}
+	}
+}
