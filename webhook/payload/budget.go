@@ -51,13 +51,22 @@ func envelopeLen(env *sharedEnvelope) int {
 // content that made the JSON so large, and with a severe error saying so.
 // The length is counted before anything is built.
 func encodeCapped(env *sharedEnvelope, m *wire.Message, data []byte) ([]byte, error) {
-	n, err := sharedLen(env, m)
-	if err != nil {
-		return nil, err
-	}
 	limit := jsonLimit(int64(len(data)), envelopeLen(env))
-	if int64(n) <= limit {
-		return encodeSharedLen(env, m, n)
+	var n int
+	if env.Size < onePassMax {
+		b, err := encodeOnePass(env, m)
+		if err != nil || int64(len(b)) <= limit {
+			return b, err
+		}
+		n = len(b)
+	} else {
+		var err error
+		if n, err = sharedLen(env, m); err != nil {
+			return nil, err
+		}
+		if int64(n) <= limit {
+			return encodeSharedLen(env, m, n)
+		}
 	}
 	detail := fmt.Sprintf("the JSON document would have been %d bytes, more than %d times the message's %d bytes; it is in raw", n, jsonFactor, len(data))
 	keep := *m
@@ -65,7 +74,8 @@ func encodeCapped(env *sharedEnvelope, m *wire.Message, data []byte) ([]byte, er
 	// What is small and useful stays: the ids, the date, the errors, and
 	// what analysis stages added (their fields are not listed here).
 	*m = keepSmall(*m, keep)
-	if n, err = sharedLen(env, m); err != nil {
+	n, err := sharedLen(env, m)
+	if err != nil {
 		return nil, err
 	}
 	if int64(n) > limit {

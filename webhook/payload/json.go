@@ -3,6 +3,7 @@ package payload
 import (
 	"encoding/base64"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -271,13 +272,48 @@ func (w *jsonWriter) shared(env *sharedEnvelope, m *wire.Message, v verdicts) {
 }
 
 // encodeShared returns the shared JSON of env and m in a buffer of exactly
-// its size.
+// its size: written once into a pooled buffer and copied for a message
+// under onePassMax, counted and then written for a larger one.
 func encodeShared(env *sharedEnvelope, m *wire.Message) ([]byte, error) {
+	if env.Size < onePassMax {
+		return encodeOnePass(env, m)
+	}
 	n, err := sharedLen(env, m)
 	if err != nil {
 		return nil, err
 	}
 	return encodeSharedLen(env, m, n)
+}
+
+// onePassMax is the message size below which the JSON is written once
+// and copied rather than counted first: for a small message the copy
+// costs less than the count, and its JSON is small enough to be held
+// twice for a moment (MemoryCost's slack covers it).
+const onePassMax = 64 << 10
+
+// jsonBuffers are onePass's buffers; one that grew past maxPooledJSON is
+// not kept.
+var jsonBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 32<<10); return &b }}
+
+const maxPooledJSON = 1 << 20
+
+// encodeOnePass writes the shared JSON of env and m into a pooled buffer
+// and returns a copy of exactly its size.
+func encodeOnePass(env *sharedEnvelope, m *wire.Message) ([]byte, error) {
+	v, err := encodeVerdicts(m)
+	if err != nil {
+		return nil, err
+	}
+	pooled := jsonBuffers.Get().(*[]byte)
+	w := jsonWriter{buf: (*pooled)[:0]}
+	w.shared(env, m, v)
+	out := make([]byte, len(w.buf))
+	copy(out, w.buf)
+	if cap(w.buf) <= maxPooledJSON {
+		*pooled = w.buf[:0]
+		jsonBuffers.Put(pooled)
+	}
+	return out, w.err
 }
 
 // sharedLen is the length of the shared JSON of env and m, counted

@@ -39,7 +39,22 @@ func referenceShared(env *sharedEnvelope, m *wire.Message) ([]byte, error) {
 func checkShared(t *testing.T, name string, env *sharedEnvelope, m *wire.Message) {
 	t.Helper()
 	want, wantErr := referenceShared(env, m)
-	got, err := encodeShared(env, m)
+	twoPass := func(env *sharedEnvelope, m *wire.Message) ([]byte, error) {
+		n, err := sharedLen(env, m)
+		if err != nil {
+			return nil, err
+		}
+		return encodeSharedLen(env, m, n)
+	}
+	for _, encode := range []func(*sharedEnvelope, *wire.Message) ([]byte, error){encodeOnePass, twoPass} {
+		checkEncoder(t, name, encode, env, m, want, wantErr)
+	}
+}
+
+// checkEncoder checks one of the encoders against encoding/json's want.
+func checkEncoder(t *testing.T, name string, encode func(*sharedEnvelope, *wire.Message) ([]byte, error), env *sharedEnvelope, m *wire.Message, want []byte, wantErr error) {
+	t.Helper()
+	got, err := encode(env, m)
 	if (err != nil) != (wantErr != nil) {
 		t.Fatalf("%s: error %v, encoding/json says %v", name, err, wantErr)
 	}
