@@ -7,19 +7,11 @@ import (
 )
 
 // TestCanonicalDateAsNetMail checks the hand-read date form against
-// net/mail on every Date field of the corpus and on variations of the
+// net/mail on every Date field of the corpus (enclosed messages' too) and on variations of the
 // canonical form, valid and not: where canonicalDate reads a value,
 // net/mail reads the same instant and offset.
 func TestCanonicalDateAsNetMail(t *testing.T) {
-	var values []string
-	for _, data := range corpus(t) {
-		fields, _ := scanHeaders(forParsing(data))
-		for _, h := range fields {
-			if h.name == "Date" || h.name == "date" {
-				values = append(values, h.value)
-			}
-		}
-	}
+	values := corpusFields(t, "date:")
 	fromCorpus := len(values)
 	for _, dow := range []string{"", "Tue, ", "Tue,  ", "Tue,", "Xyz, ", "tue, "} {
 		for _, day := range []string{"1", "01", "31", "30", "29", "001", ""} {

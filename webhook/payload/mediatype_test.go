@@ -13,16 +13,7 @@ import (
 // the corpus (every part's, unfolded) and on values that need repairs:
 // where simpleMediaType reads a value, enmime reads it the same.
 func TestSimpleMediaTypeAsEnmime(t *testing.T) {
-	var values []string
-	for _, data := range corpus(t) {
-		for _, line := range bytes.Split(bytes.ReplaceAll(bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n")), []byte("\n\t"), []byte(" ")), []byte("\n")) {
-			for _, name := range []string{"content-type:", "content-disposition:"} {
-				if hasPrefixFold(line, name) {
-					values = append(values, string(bytes.TrimSpace(line[len(name):])))
-				}
-			}
-		}
-	}
+	values := corpusFields(t, "content-type:", "content-disposition:")
 	fromCorpus := len(values)
 	values = append(values,
 		`text/plain`, `TEXT/PLAIN; CHARSET=UTF-8`, `text/plain; charset="us-ascii"`, `text/plain; charset=utf-8; format=flowed; delsp=yes`,
@@ -57,4 +48,22 @@ func TestSimpleMediaTypeAsEnmime(t *testing.T) {
 		t.Errorf("simpleMediaType read %d of %d values", read, len(values))
 	}
 	t.Logf("simpleMediaType read %d of %d values (%d from the corpus)", read, len(values), fromCorpus)
+}
+
+// corpusFields returns the values of the fields named (in lower case,
+// with their colon) wherever they stand in the corpus's messages, in
+// every part's header and in enclosed messages, unfolded.
+func corpusFields(t *testing.T, names ...string) []string {
+	var values []string
+	for _, data := range corpus(t) {
+		unfolded := bytes.ReplaceAll(bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n")), []byte("\n\t"), []byte(" "))
+		for _, line := range bytes.Split(unfolded, []byte("\n")) {
+			for _, name := range names {
+				if hasPrefixFold(line, name) {
+					values = append(values, string(bytes.TrimSpace(line[len(name):])))
+				}
+			}
+		}
+	}
+	return values
 }
