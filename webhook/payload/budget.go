@@ -49,24 +49,12 @@ func envelopeLen(env *sharedEnvelope) int {
 // encodeCapped encodes the shared JSON of env and m, unless it would be
 // larger than its cap: the message is then sent raw, without the parsed
 // content that made the JSON so large, and with a severe error saying so.
-// The length is counted before anything is built.
+// A large message's length is counted before anything is built.
 func encodeCapped(env *sharedEnvelope, m *wire.Message, data []byte) ([]byte, error) {
 	limit := jsonLimit(int64(len(data)), envelopeLen(env))
-	var n int
-	if env.Size < onePassMax {
-		b, err := encodeOnePass(env, m)
-		if err != nil || int64(len(b)) <= limit {
-			return b, err
-		}
-		n = len(b)
-	} else {
-		var err error
-		if n, err = sharedLen(env, m); err != nil {
-			return nil, err
-		}
-		if int64(n) <= limit {
-			return encodeSharedLen(env, m, n)
-		}
+	b, n, err := encodeWithin(env, m, limit)
+	if err != nil || b != nil {
+		return b, err
 	}
 	detail := fmt.Sprintf("the JSON document would have been %d bytes, more than %d times the message's %d bytes; it is in raw", n, jsonFactor, len(data))
 	keep := *m
@@ -74,7 +62,7 @@ func encodeCapped(env *sharedEnvelope, m *wire.Message, data []byte) ([]byte, er
 	// What is small and useful stays: the ids, the date, the errors, and
 	// what analysis stages added (their fields are not listed here).
 	*m = keepSmall(*m, keep)
-	n, err := sharedLen(env, m)
+	n, err = sharedLen(env, m)
 	if err != nil {
 		return nil, err
 	}

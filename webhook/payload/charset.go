@@ -254,11 +254,13 @@ func plainTextHeader(head []byte) bool {
 // fieldStart returns what follows the first "\nname:" in head (name in
 // lower case), white space and folds skipped, and whether there is one.
 func fieldStart(head []byte, name string) ([]byte, bool) {
-	i := indexFoldASCII(head, name)
-	if hasPrefixFold(head, name[1:]) {
-		i = -1 // the first line
-	} else if i < 0 {
+	var rest []byte
+	if hasPrefixFold(head, name[1:]) { // the first line
+		rest = head[len(name)-1:]
+	} else if i := indexFoldASCII(head, name); i >= 0 {
+		rest = head[i+len(name):]
+	} else {
 		return nil, false
 	}
-	return bytes.TrimLeft(head[i+len(name):], " \t\r\n"), true
+	return bytes.TrimLeft(rest, " \t\r\n"), true
 }

@@ -2,6 +2,7 @@ package payload
 
 import (
 	"encoding/base64"
+	"math"
 	"strconv"
 	"sync"
 	"time"
@@ -275,14 +276,27 @@ func (w *jsonWriter) shared(env *sharedEnvelope, m *wire.Message, v verdicts) {
 // its size: written once into a pooled buffer and copied for a message
 // under onePassMax, counted and then written for a larger one.
 func encodeShared(env *sharedEnvelope, m *wire.Message) ([]byte, error) {
+	b, _, err := encodeWithin(env, m, math.MaxInt64)
+	return b, err
+}
+
+// encodeWithin is encodeShared when the JSON takes at most limit bytes;
+// otherwise it returns nil and the JSON's length, and a large message's
+// JSON is not built at all.
+func encodeWithin(env *sharedEnvelope, m *wire.Message, limit int64) ([]byte, int, error) {
 	if env.Size < onePassMax {
-		return encodeOnePass(env, m)
+		b, err := encodeOnePass(env, m)
+		if err != nil || int64(len(b)) <= limit {
+			return b, len(b), err
+		}
+		return nil, len(b), nil
 	}
 	n, err := sharedLen(env, m)
-	if err != nil {
-		return nil, err
+	if err != nil || int64(n) > limit {
+		return nil, n, err
 	}
-	return encodeSharedLen(env, m, n)
+	b, err := encodeSharedLen(env, m, n)
+	return b, n, err
 }
 
 // onePassMax is the message size below which the JSON is written once
@@ -291,7 +305,7 @@ func encodeShared(env *sharedEnvelope, m *wire.Message) ([]byte, error) {
 // twice for a moment (MemoryCost's slack covers it).
 const onePassMax = 64 << 10
 
-// jsonBuffers are onePass's buffers; one that grew past maxPooledJSON is
+// jsonBuffers are encodeOnePass's buffers; one that grew past maxPooledJSON is
 // not kept.
 var jsonBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 32<<10); return &b }}
 
